@@ -1,0 +1,43 @@
+# carebot: `make run` sets everything up and starts the bot; `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+# Rasa 3.6 needs Python 3.10: from PATH, else from pyenv
+NLU_PYTHON ?= $(shell for c in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.10.*/bin/python3.10 2>/dev/null) $$(command -v python3.10); do \
+	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo "$$c"; break; }; done)
+VENV := .venv
+NLU_VENV := .venv-nlu
+CAREBOT := $(VENV)/bin/carebot
+
+.PHONY: setup run test bench train clean
+
+setup: $(VENV)/.installed $(NLU_VENV)/.installed
+
+$(VENV)/.installed: requirements/service.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements/service.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+$(NLU_VENV)/.installed: requirements/nlu.lock
+	@test -n "$(NLU_PYTHON)" || { echo "Python 3.10 not found (PATH or pyenv): Rasa 3.6 needs it"; exit 1; }
+	$(NLU_PYTHON) -m venv $(NLU_VENV)
+	$(NLU_VENV)/bin/pip install -q --upgrade pip wheel
+	$(NLU_VENV)/bin/pip install -q -r requirements/nlu.lock
+	touch $@
+
+# trains only when the data, config or dictionary changed (the model file is named by their hash)
+train: setup
+	$(CAREBOT) train
+
+run: train
+	$(CAREBOT) serve
+
+test: setup
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(NLU_VENV) var .cache

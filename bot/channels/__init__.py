@@ -1,0 +1,1 @@
+"""Channel adapters, one per platform: they turn platform traffic into InboundMessage."""

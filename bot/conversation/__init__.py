@@ -1,0 +1,1 @@
+"""Conversation logic: the pipeline and the decision policy. Knows no platform."""

@@ -1,0 +1,160 @@
+"""One inbound message, end to end: store it, decide, act, store the replies.
+
+The NLU call happens outside the write transaction (it may take a while and needs no
+lock); everything else for one message is one unit of work, with the customer's thread
+row locked, so two messages of one customer are never decided at the same time and a
+crash never leaves a message half handled. A message whose dedupe key is already stored
+(a platform retry, maybe served by another process) gets the stored replies again.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions import REGISTRY, texts
+from actions.base import ActionContext, ActionResult
+from bot.conversation.messages import InboundMessage, Outcome, Parse
+from bot.conversation.policy import Decision, ThreadState, decide, pick_option
+from bot.nlu.normalize import is_meaningful, normalise
+from bot.settings import Settings
+from bot.store import faq, threads
+from bot.store.db import Database
+from bot.store.models import Message, Thread, utcnow
+
+Understand = Callable[[list[str]], Awaitable[list[Parse]]]
+
+
+class _DryRun(Exception):
+    """Raised to roll back a unit of work whose effects must not be kept."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("dry run")
+        self.outcome = outcome
+
+
+class Conversation:
+    def __init__(self, db: Database, understand: Understand, settings: Settings,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.understand = understand
+        self.settings = settings
+        self.clock = clock
+
+    def prepare(self, text: str) -> str:
+        return normalise(text, self.settings.nlu_max_chars)
+
+    async def handle(self, message: InboundMessage, parse: Parse | None = None, *,
+                     dry_run: bool = False) -> Outcome:
+        """Handle one message. With `dry_run`, decide and act but store nothing."""
+        if message.dedupe_key and not dry_run:
+            stored = await self._stored_outcome(message)
+            if stored is not None:
+                return stored
+        normalised = self.prepare(message.text)
+        if parse is None and await self._needs_nlu(message, normalised):
+            parse = (await self.understand([normalised]))[0]
+        try:
+            async with self.db.uow() as session:
+                outcome = await self._decide_and_act(session, message, normalised, parse)
+                if dry_run:
+                    raise _DryRun(outcome)
+                return outcome
+        except _DryRun as done:
+            return done.outcome
+        except IntegrityError:
+            if not message.dedupe_key:
+                raise
+            stored = await self._stored_outcome(message)  # a concurrent retry stored it first
+            if stored is None:
+                raise
+            return stored
+
+    async def _needs_nlu(self, message: InboundMessage, normalised: str) -> bool:
+        if message.msg_type != "text" or not is_meaningful(normalised):
+            return False
+        async with self.db.sessions() as session:
+            account = await threads.account_by_slug(session, message.account)
+            thread = await threads.find_thread(session, account.id, message.sender) if account else None
+        if thread is None:
+            return True
+        return thread.owner == "bot" and pick_option(normalised, _state(thread)) is None
+
+    async def _stored_outcome(self, message: InboundMessage) -> Outcome | None:
+        async with self.db.sessions() as session:
+            stored = await threads.by_dedupe_key(session, message.dedupe_key or "")
+            if stored is None:
+                return None
+            replies = await threads.replies_to(session, stored.id)
+            thread = await session.get(Thread, stored.thread_id)
+        assert thread is not None
+        return Outcome(text=stored.text, intent=stored.intent, confidence=stored.confidence,
+                       action=stored.action or "pending", replies=[r.text for r in replies],
+                       ticket=None, owner=thread.owner, duplicate=True)
+
+    async def _decide_and_act(self, session: AsyncSession, message: InboundMessage,
+                              normalised: str, parse: Parse | None) -> Outcome:
+        now = self.clock()
+        account = await threads.ensure_account(session, message.platform, message.account)
+        thread = await threads.ensure_thread(session, account, message.sender, now)
+        inbound = Message(thread_id=thread.id, direction="in", author="customer",
+                          msg_type=message.msg_type, text=message.text, raw=message.raw,
+                          dedupe_key=message.dedupe_key, created_at=now, state="received")
+        session.add(inbound)
+        thread.last_inbound_at = now
+        thread.window_used = 0
+        await session.flush()
+
+        if thread.owner != "bot":
+            result = self._while_people_own(thread)
+            action, decision = "append", None
+        elif message.msg_type != "text":
+            result, action, decision = ActionResult([texts.NOT_TEXT]), "not_text", None
+        else:
+            known = await faq.names(session)
+            decision = decide(parse, normalised, _state(thread), self.settings, known)
+            if decision.action == "answer_faq" and decision.faq not in known:
+                decision = replace(decision, action="clarify", options=())
+            result = await self._act(session, thread, inbound, decision, normalised, now)
+            action = decision.action
+
+        inbound.action = action
+        inbound.state = "handled"
+        if decision is not None:
+            inbound.intent, inbound.confidence = decision.intent, decision.confidence
+        if parse is not None:
+            inbound.ranking = parse.ranking
+        for text in result.replies:
+            session.add(Message(thread_id=thread.id, direction="out", author="bot", text=text,
+                                reply_to_id=inbound.id, action=action, created_at=now,
+                                state="pending"))
+        thread.updated_at = now
+        await session.flush()
+        return Outcome(text=message.text, intent=inbound.intent, confidence=inbound.confidence,
+                       action=action, replies=result.replies, ticket=result.ticket,
+                       owner=thread.owner)
+
+    async def _act(self, session: AsyncSession, thread: Thread, inbound: Message,
+                   decision: Decision, normalised: str, now: datetime) -> ActionResult:
+        if decision.action != "clarify":
+            thread.misunderstandings = 0
+            thread.clarify_options = None
+        context = ActionContext(session=session, settings=self.settings, now=now, thread=thread,
+                                message=inbound, decision=decision, text=normalised)
+        return await REGISTRY[decision.action](context)
+
+    @staticmethod
+    def _while_people_own(thread: Thread) -> ActionResult:
+        """The bot stays silent for a person's thread: one waiting notice per handoff."""
+        if thread.owner == "queue" and not thread.handoff_notice_sent:
+            thread.handoff_notice_sent = True
+            return ActionResult([texts.WAITING_NOTICE])
+        return ActionResult([])
+
+
+def _state(thread: Thread) -> ThreadState:
+    return ThreadState(owner=thread.owner, misunderstandings=thread.misunderstandings,
+                       clarify_options=tuple(thread.clarify_options or ()))

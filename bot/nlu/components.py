@@ -1,0 +1,72 @@
+"""A custom Rasa component: similarity of a message to its nearest training example.
+
+DIET gives unrelated text confidences above 0.9 (rasa_notes.md), so confidence alone
+cannot reject out-of-scope messages. The cosine similarity of character n-grams to the
+closest training example is an independent signal: text unlike anything the bot was
+taught scores low whatever the classifier believes. Runs in the NLU worker only.
+"""
+from __future__ import annotations
+
+import pickle
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+NEAREST = "nearest"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class NearestExample(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_ngram": 1, "max_ngram": 3}
+
+    def __init__(self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource,
+                 state: Optional[Dict[str, Any]] = None) -> None:
+        self._config = config
+        self._storage = storage
+        self._resource = resource
+        self._state = state
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "NearestExample":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get("text")]
+        vectorizer = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
+                                     ngram_range=(self._config["min_ngram"], self._config["max_ngram"]))
+        matrix = vectorizer.fit_transform([m.get("text") for m in examples])
+        state = {"vectorizer": vectorizer, "matrix": matrix,
+                 "intents": [m.get("intent") for m in examples]}
+        with self._storage.write_to(self._resource) as directory:
+            (directory / "nearest.pkl").write_bytes(pickle.dumps(state))
+        self._state = state
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "NearestExample":
+        with model_storage.read_from(resource) as directory:
+            state = pickle.loads((directory / "nearest.pkl").read_bytes())
+        return cls(config, model_storage, resource, state)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if not self._state or not messages:
+            return messages
+        texts = [m.get("text") or "" for m in messages]
+        scores = (self._state["vectorizer"].transform(texts) @ self._state["matrix"].T).toarray()
+        for message, row in zip(messages, scores):
+            best = int(np.argmax(row)) if row.size else 0
+            similarity = float(row[best]) if row.size else 0.0
+            message.set(NEAREST, {"intent": self._state["intents"][best] if row.size else None,
+                                  "similarity": round(similarity, 4)}, add_to_output=True)
+        return messages

@@ -1,0 +1,76 @@
+"""Text normalisation applied to every message (and every training example) before NLU.
+
+Customers write Traditional and Simplified, full-width letters, Weibo @names and #topics#,
+links, runs of punctuation and emoji. The model only ever sees one canonical form, so one
+set of training examples covers all of them. The original text is stored unchanged; this
+is only what the model reads.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^\s*(?:回复|回覆|//)\s*@[^:：\s]+[:：]\s*")
+_MENTION = re.compile(r"@[\w\u4e00-\u9fff\-·]{1,30}")
+_TOPIC = re.compile(r"#[^#\n]{1,50}#")
+_WEIBO_EMOTICON = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]")
+_PUNCT_RUN = re.compile(r"([!?.,;:~\-_=*。，！？、…~]+)")
+_CHAR_RUN = re.compile(r"(.)\1{3,}")
+_SPACES = re.compile(r"\s+")
+_MEANINGFUL = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _is_emoji(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x1F000 <= code <= 0x1FAFF
+        or 0x2600 <= code <= 0x27BF
+        or 0x2B00 <= code <= 0x2BFF
+        or code in (0x200D, 0xFE0F, 0x20E3)
+        or 0xE000 <= code <= 0xF8FF  # private use (platform emoticons)
+    )
+
+
+def _strip_controls(text: str) -> str:
+    return "".join(
+        " " if _is_emoji(ch) or unicodedata.category(ch)[0] == "C" else ch for ch in text
+    )
+
+
+def _collapse_punctuation(match: re.Match[str]) -> str:
+    run = match.group(1)
+    if "?" in run or "？" in run:
+        return "?"
+    if "!" in run or "！" in run:
+        return "!"
+    return run[0]
+
+
+def normalise(text: str, max_chars: int = 200) -> str:
+    """The form the model reads: Simplified, half-width, no platform noise, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _strip_controls(text)
+    text = _REPLY_PREFIX.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _TOPIC.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = _WEIBO_EMOTICON.sub(" ", text)
+    text = _converter().convert(text)
+    text = _PUNCT_RUN.sub(_collapse_punctuation, text)
+    text = _CHAR_RUN.sub(lambda m: m.group(1) * 3, text)
+    text = _SPACES.sub(" ", text).strip().lower()
+    return text[:max_chars].strip()
+
+
+def is_meaningful(normalised: str) -> bool:
+    """Whether there is anything for the model to read (letters, digits or Chinese)."""
+    return bool(_MEANINGFUL.search(normalised))

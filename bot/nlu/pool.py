@@ -1,0 +1,179 @@
+"""Service side of the NLU: worker processes, the async client, supervision, hot swap.
+
+The service never imports rasa. It starts `bot.nlu.worker serve` in `.venv-nlu`, waits for
+its ready line, and talks to it over loopback HTTP with a timeout, so the event loop never
+blocks on TensorFlow. A new model means new workers: start them, wait until they answer,
+switch, then stop the old ones (no stall, and no memory growth from in-process reloads).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+
+from bot.conversation.messages import Parse
+from bot.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+
+class NluUnavailable(RuntimeError):
+    """No worker could answer in time."""
+
+
+def worker_command(settings: Settings, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run `bot.nlu.worker` in `.venv-nlu`."""
+    if not settings.nlu_python.exists():
+        raise NluUnavailable(f"NLU environment not found at {settings.nlu_python}: run `make setup`")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("RASA_MAX_CACHE_SIZE", "0")  # no training cache in the working directory
+    return [str(settings.nlu_python), "-m", "bot.nlu.worker", *args], env
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings, model_path: str) -> None:
+        self.settings = settings
+        self.model_path = model_path
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def start(self) -> None:
+        command, env = worker_command(self.settings, "serve", "--model", self.model_path)
+        log_dir = self.settings.home / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / "nlu-worker.log", "ab") as stderr:
+            self.process = await asyncio.create_subprocess_exec(
+                *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=stderr,
+                start_new_session=True)
+        try:
+            ready = await asyncio.wait_for(self._read_ready(), self.settings.nlu_start_timeout)
+        except (asyncio.TimeoutError, NluUnavailable):
+            await self.stop()
+            raise NluUnavailable(f"NLU worker did not start on {self.model_path}; see {log_dir / 'nlu-worker.log'}")
+        self.url = f"http://127.0.0.1:{ready['port']}"
+        log.info("NLU worker %s ready on %s (model %s)", self.process.pid, self.url, ready["model"])
+
+    async def _read_ready(self) -> dict:
+        assert self.process is not None and self.process.stdout is not None
+        while True:
+            line = await self.process.stdout.readline()
+            if not line:
+                raise NluUnavailable("worker exited before it was ready")
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "ready":
+                return event
+
+    async def stop(self) -> None:
+        if not self.alive:
+            return
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), 10)
+        except (ProcessLookupError, asyncio.TimeoutError):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            await self.process.wait()
+
+
+class NluPool:
+    """A set of workers on one model, used round robin; supervised and swappable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.workers: list[WorkerProcess] = []
+        self.model_path: str | None = None
+        self._cycle = itertools.cycle([])
+        self._session: aiohttp.ClientSession | None = None
+        self._swap_lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return any(w.alive and w.url for w in self.workers)
+
+    async def start(self, model_path: str) -> None:
+        async with self._swap_lock:
+            await self._switch(model_path)
+
+    async def swap(self, model_path: str) -> None:
+        """Hot swap: the old workers keep answering until the new ones are ready."""
+        async with self._swap_lock:
+            if model_path != self.model_path:
+                await self._switch(model_path)
+
+    async def _switch(self, model_path: str) -> None:
+        fresh = [WorkerProcess(self.settings, model_path) for _ in range(max(1, self.settings.nlu_workers))]
+        try:
+            await asyncio.gather(*(w.start() for w in fresh))
+        except NluUnavailable:
+            await asyncio.gather(*(w.stop() for w in fresh))
+            raise
+        old, self.workers, self.model_path = self.workers, fresh, model_path
+        self._cycle = itertools.cycle(fresh)
+        await asyncio.gather(*(w.stop() for w in old))
+
+    async def supervise(self, interval: float = 1.0) -> None:
+        """Restart any worker that died (same model); runs until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            async with self._swap_lock:
+                for worker in self.workers:
+                    if not worker.alive:
+                        log.warning("NLU worker died (exit %s); restarting",
+                                    worker.process.returncode if worker.process else None)
+                        try:
+                            await worker.start()
+                        except NluUnavailable as exc:
+                            log.error("%s", exc)
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=256),
+                timeout=aiohttp.ClientTimeout(total=self.settings.nlu_timeout))
+        return self._session
+
+    async def parse(self, texts: list[str]) -> list[Parse]:
+        """Parse texts on the next live worker; tries each worker once before giving up."""
+        for _ in range(len(self.workers)):
+            worker = next(self._cycle)
+            if not (worker.alive and worker.url):
+                continue
+            try:
+                async with self._http().post(worker.url + "/parse", json={"texts": texts}) as response:
+                    if response.status != 200:
+                        raise NluUnavailable(f"worker answered {response.status}: {await response.text()}")
+                    body = await response.json()
+                return [Parse.from_worker(item) for item in body["results"]]
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                log.warning("NLU worker %s failed: %r", worker.url, exc)
+        raise NluUnavailable("no NLU worker answered")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        await asyncio.gather(*(w.stop() for w in self.workers))
+        self.workers = []
+
+
+def model_file(settings: Settings, data_hash: str) -> Path:
+    """Models are named by the hash of what they were trained on, so a cache can be shared."""
+    return settings.models_dir / f"nlu-{data_hash[:20]}.tar.gz"

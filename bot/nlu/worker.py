@@ -1,0 +1,254 @@
+"""The NLU worker: runs in `.venv-nlu` (Python 3.10, rasa 3.6) and never touches the database.
+
+    python -m bot.nlu.worker serve --model M.tar.gz [--host 127.0.0.1] [--port 0]
+    python -m bot.nlu.worker train --data DIR --config config.yml --out M.tar.gz
+    python -m bot.nlu.worker evaluate --data DIR --config config.yml [--folds 5]
+
+`serve` listens on loopback only (its aiohttp is Rasa's pinned, older one: it must never
+face the internet) and prints one JSON line `{"event": "ready", "port": N}` once the model
+is loaded and warmed up. Parses run on ONE dedicated thread (TensorFlow is neither fast nor
+leak-free across threads) and texts that arrive together are parsed as one batch.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# one parse thread per worker: more TF threads only fight over 2 cores (scale with workers)
+os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+
+from bot.nlu.names import from_rasa  # noqa: E402
+
+MAX_BATCH = 64
+MAX_TEXTS_PER_REQUEST = 256
+
+
+def _quiet_logs() -> None:
+    import jieba
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl", "asyncio"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    jieba.setLogLevel(logging.WARNING)
+
+
+def _load_agent(model_path: str) -> Any:
+    from rasa.core.agent import Agent
+    from rasa.utils.tensorflow.environment import setup_tf_environment
+
+    setup_tf_environment()
+    return Agent.load(model_path)
+
+
+class Parser:
+    """Runs the model's NLU graph on batches of texts, always from the same thread."""
+
+    def __init__(self, model_path: str) -> None:
+        self.model_path = model_path
+        self.version = Path(model_path).name.split(".tar.gz")[0]
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+        self._agent: Any = None
+        self._queue: asyncio.Queue[tuple[list[str], asyncio.Future[list[dict[str, Any]]]]] = asyncio.Queue()
+        self.batches = 0
+        self.texts = 0
+
+    async def load(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._agent = await loop.run_in_executor(self._thread, _load_agent, self.model_path)
+        # the first parse after a load is slow (graph tracing): pay it before reporting ready
+        await loop.run_in_executor(self._thread, self._parse_batch, ["你好", "怎么退货"])
+
+    def _parse_batch(self, texts: list[str]) -> list[dict[str, Any]]:
+        from rasa.core.channels.channel import UserMessage
+        from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+
+        processor = self._agent.processor
+        target = processor.model_metadata.nlu_target
+        outputs = processor.graph_runner.run(
+            inputs={"__message__": [UserMessage(text) for text in texts], "__tracker__": None},
+            targets=[target],
+        )[target]
+        results = []
+        for message in outputs:
+            data = message.as_dict(only_output_properties=True)
+            intent = data.get(INTENT) or {}
+            ranking = [{"name": from_rasa(r["name"]), "confidence": round(float(r["confidence"]), 4)}
+                       for r in data.get(INTENT_RANKING_KEY) or []][:10]
+            nearest = data.get("nearest") or {}
+            results.append({
+                "intent": from_rasa(intent.get("name") or "nlu_fallback"),
+                "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                "ranking": ranking,
+                "nearest": {"intent": from_rasa(nearest["intent"]) if nearest.get("intent") else None,
+                            "similarity": nearest.get("similarity", 0.0)},
+            })
+        return results
+
+    async def parse(self, texts: list[str]) -> list[dict[str, Any]]:
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((texts, future))
+        return await future
+
+    async def run_batches(self) -> None:
+        """Take everything queued since the last batch and parse it in one graph run."""
+        loop = asyncio.get_running_loop()
+        while True:
+            pending = [await self._queue.get()]
+            size = len(pending[0][0])
+            while not self._queue.empty() and size < MAX_BATCH:
+                pending.append(self._queue.get_nowait())
+                size += len(pending[-1][0])
+            texts = [text for chunk, _ in pending for text in chunk]
+            try:
+                results = await loop.run_in_executor(self._thread, self._parse_batch, texts)
+            except Exception as exc:  # one bad batch must not kill the worker
+                for _, future in pending:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.batches += 1
+            self.texts += len(texts)
+            offset = 0
+            for chunk, future in pending:
+                if not future.done():
+                    future.set_result(results[offset:offset + len(chunk)])
+                offset += len(chunk)
+
+
+async def _serve(model_path: str, host: str, port: int) -> None:
+    from aiohttp import web
+
+    parser = Parser(model_path)
+    await parser.load()
+    batcher = asyncio.ensure_future(parser.run_batches())
+
+    async def parse(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            texts = body["texts"]
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "body must be {\"texts\": [str, ...]}"}, status=400)
+        if not 0 < len(texts) <= MAX_TEXTS_PER_REQUEST:
+            return web.json_response({"error": f"1 to {MAX_TEXTS_PER_REQUEST} texts per request"}, status=400)
+        results = await parser.parse(texts)
+        return web.json_response({"model": parser.version, "results": results})
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"model": parser.version, "pid": os.getpid(),
+                                  "batches": parser.batches, "texts": parser.texts})
+
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.router.add_post("/parse", parse)
+    app.router.add_get("/health", health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(json.dumps({"event": "ready", "port": bound, "pid": os.getpid(), "model": parser.version}), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        batcher.cancel()
+        await runner.cleanup()
+
+
+def _train(data: str, config: str, out: str) -> None:
+    from rasa.model_training import train_nlu
+
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    result = train_nlu(config=config, nlu_data=data, output=str(out_path.parent),
+                       fixed_model_name=out_path.name.split(".tar.gz")[0])
+    if not result:
+        raise SystemExit("training produced no model")
+    if Path(result) != out_path:
+        shutil.move(str(result), out_path)
+    print(json.dumps({"event": "trained", "path": str(out_path),
+                      "seconds": round(time.monotonic() - started, 1)}), flush=True)
+
+
+def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
+    """Stratified k-fold cross-validation of the raw classifier, printed as JSON."""
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = [m for m in load_data(data).intent_examples]
+    by_intent: dict[str, list[Any]] = defaultdict(list)
+    for message in examples:
+        by_intent[message.get("intent")].append(message)
+    rng = random.Random(seed)
+    fold_of: dict[int, int] = {}
+    for messages in by_intent.values():
+        rng.shuffle(messages)
+        for index, message in enumerate(messages):
+            fold_of[id(message)] = index % folds
+    pairs: list[tuple[str, str, float, float]] = []
+    for fold in range(folds):
+        train = [m for m in examples if fold_of[id(m)] != fold]
+        test = [m for m in examples if fold_of[id(m)] == fold]
+        print(json.dumps({"event": "fold", "fold": fold + 1, "of": folds,
+                          "train": len(train), "test": len(test)}), file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            train_file = Path(tmp) / "train.yml"
+            train_file.write_text(TrainingData(training_examples=train).nlu_as_yaml(), encoding="utf-8")
+            model = train_nlu(config=config, nlu_data=str(train_file), output=tmp, fixed_model_name="fold")
+            parser = Parser(str(model))
+            parser._agent = _load_agent(str(model))
+            results = parser._parse_batch([m.get("text") for m in test])
+        for message, result in zip(test, results):
+            pairs.append((from_rasa(message.get("intent")), result["intent"], result["confidence"],
+                          result["nearest"]["similarity"]))
+    print(json.dumps({"event": "evaluated", "predictions": pairs}), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="carebot-nlu-worker")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--model", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0)
+    train = sub.add_parser("train")
+    train.add_argument("--data", required=True)
+    train.add_argument("--config", required=True)
+    train.add_argument("--out", required=True)
+    evaluate = sub.add_parser("evaluate")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--config", required=True)
+    evaluate.add_argument("--folds", type=int, default=5)
+    evaluate.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    _quiet_logs()
+    if args.command == "serve":
+        if args.host not in ("127.0.0.1", "::1", "localhost"):
+            raise SystemExit("the NLU worker listens on loopback only")
+        asyncio.run(_serve(args.model, args.host, args.port))
+    elif args.command == "train":
+        _train(args.data, args.config, args.out)
+    else:
+        _evaluate(args.data, args.config, args.folds, args.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Settings from `CAREBOT_*` environment variables (and an optional `.env` file).
+
+Everything an operator may want to tune lives here, so that thresholds and keyword lists
+can change per deployment without a code change. Secrets are only ever read from the
+environment and never given a default.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_URGENT_KEYWORDS = (
+    "12315", "315", "曝光", "律师", "起诉", "法院", "媒体", "记者", "消协", "市场监管",
+    "工商局", "举报", "报警",
+)
+# words that make a message a complaint whatever the model thinks (a missed complaint is the
+# worst error); kept specific, so that FAQ questions do not trip them
+DEFAULT_COMPLAINT_KEYWORDS = (
+    "投诉", "差评", "假货", "骗子", "欺诈", "坑人", "太垃圾", "质量太差", "态度太差", "态度恶劣",
+)
+DEFAULT_SAFETY_KEYWORDS = (
+    "过敏", "受伤", "起火", "着火", "冒烟", "漏电", "触电", "爆炸", "烫伤", "划伤",
+    "中毒", "送医", "住院", "流血",
+)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """A minimal `.env` reader: KEY=VALUE lines, `#` comments, optional quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _parse_hours(value: str) -> tuple[time, time]:
+    start, _, end = value.partition("-")
+    try:
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError as exc:
+        raise ValueError(f"CAREBOT_BUSINESS_HOURS must look like 09:00-21:00, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with `Settings.from_env()`."""
+
+    home: Path
+    database_url: str
+    models_dir: Path
+    nlu_python: Path
+    config_path: Path
+    nlu_data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # decision policy
+    faq_threshold: float = 0.6
+    intent_threshold: float = 0.6
+    max_misunderstandings: int = 2
+    clarify_options: int = 3
+    # below this similarity to the nearest training example a message is out of scope
+    oos_similarity: float = 0.2
+    complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
+    urgent_keywords: tuple[str, ...] = DEFAULT_URGENT_KEYWORDS
+    safety_keywords: tuple[str, ...] = DEFAULT_SAFETY_KEYWORDS
+    # a message is cut to this many characters before NLU (the stored text stays whole)
+    nlu_max_chars: int = 200
+    # business hours of human agents (local time in `timezone`), and the working days (1=Mon)
+    business_hours: tuple[time, time] = (time(9, 0), time(21, 0))
+    business_days: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+    timezone: str = "Asia/Shanghai"
+    first_response_minutes: int = 30
+    # NLU worker
+    nlu_workers: int = 1
+    nlu_timeout: float = 5.0
+    nlu_start_timeout: float = 180.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        source = dict(_read_dotenv(Path.cwd() / ".env"))
+        source.update(os.environ if env is None else env)
+
+        def get(name: str, default: str | None = None) -> str | None:
+            return source.get(f"CAREBOT_{name}", default)
+
+        home = Path(get("HOME", str(Path.cwd() / "var"))).resolve()
+        database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{home / 'carebot.sqlite3'}"
+        kwargs: dict[str, Any] = {
+            "home": home,
+            "database_url": normalise_database_url(database_url),
+            "models_dir": Path(get("MODELS_DIR", str(home / "models"))).resolve(),
+            "nlu_python": Path(get("NLU_PYTHON", str(PROJECT_ROOT / ".venv-nlu" / "bin" / "python"))),
+            "config_path": Path(get("NLU_CONFIG", str(PROJECT_ROOT / "config.yml"))),
+            "nlu_data_dir": Path(get("NLU_DATA", str(PROJECT_ROOT / "nlu_data"))),
+        }
+        for name in ("host", "timezone"):
+            if get(name.upper()) is not None:
+                kwargs[name] = get(name.upper())
+        for name in ("port", "max_misunderstandings", "clarify_options", "nlu_max_chars",
+                     "first_response_minutes", "nlu_workers"):
+            if get(name.upper()) is not None:
+                kwargs[name] = _as_int(name, get(name.upper()))
+        for name in ("faq_threshold", "intent_threshold", "oos_similarity", "nlu_timeout", "nlu_start_timeout"):
+            if get(name.upper()) is not None:
+                kwargs[name] = _as_float(name, get(name.upper()))
+        for name in ("complaint_keywords", "urgent_keywords", "safety_keywords"):
+            value = get(name.upper())
+            if value is not None:
+                kwargs[name] = tuple(word.strip() for word in value.split(",") if word.strip())
+        if get("BUSINESS_HOURS"):
+            kwargs["business_hours"] = _parse_hours(get("BUSINESS_HOURS"))
+        if get("BUSINESS_DAYS"):
+            kwargs["business_days"] = tuple(_as_int("business_days", d) for d in get("BUSINESS_DAYS").split(","))
+        return cls(**kwargs)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual sync URLs and map them onto the async drivers the service uses."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
+def _as_int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"CAREBOT_{name.upper()} must be an integer, got {value!r}") from exc
+
+
+def _as_float(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"CAREBOT_{name.upper()} must be a number, got {value!r}") from exc

@@ -1,0 +1,1 @@
+"""The aiohttp application: health, webhooks, agent pages and the API."""

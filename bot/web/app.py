@@ -1,0 +1,64 @@
+"""The aiohttp application and the background tasks of one `carebot serve` process."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.nlu.pool import NluUnavailable
+from bot.nlu.training import active_model
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 once messages can be answered (a worker answers, the database is reachable)."""
+    rt = request.app[RUNTIME]
+    problems = []
+    if not rt.pool.ready:
+        problems.append("nlu worker not ready")
+    try:
+        async with rt.db.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # any database failure means unhealthy, whatever its type
+        problems.append(f"database unreachable: {type(exc).__name__}")
+    if problems:
+        return web.json_response({"status": "unavailable", "problems": problems}, status=503)
+    return web.json_response({"status": "ok", "model": rt.pool.model_path})
+
+
+async def follow_active_model(rt: Runtime, interval: float = 5.0) -> None:
+    """Swap workers when another process (e.g. `carebot train`) activates a new model."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            model = await active_model(rt.db)
+            if model is not None and model.path != rt.pool.model_path:
+                log.info("activating model %s", model.version)
+                await rt.pool.swap(model.path)
+        except NluUnavailable as exc:
+            log.error("model swap failed, keeping the current one: %s", exc)
+
+
+def create_app(rt: Runtime) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    app[RUNTIME] = rt
+    app.router.add_get("/healthz", healthz)
+
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(rt.pool.supervise()),
+                 asyncio.create_task(follow_active_model(rt))]
+        yield
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(background)
+    return app
