@@ -101,7 +101,7 @@ class Conversation:
         account = await threads.ensure_account(session, message.platform, message.account)
         thread = await threads.ensure_thread(session, account, message.sender, now)
         inbound = Message(thread_id=thread.id, direction="in", author="customer",
-                          msg_type=message.msg_type, text=message.text, raw=message.raw,
+                          msg_type=message.msg_type, text=storable(message.text), raw=message.raw,
                           dedupe_key=message.dedupe_key, created_at=now, state="received")
         session.add(inbound)
         thread.last_inbound_at = now
@@ -133,7 +133,7 @@ class Conversation:
                                 state="pending"))
         thread.updated_at = now
         await session.flush()
-        return Outcome(text=message.text, intent=inbound.intent, confidence=inbound.confidence,
+        return Outcome(text=inbound.text, intent=inbound.intent, confidence=inbound.confidence,
                        action=action, replies=result.replies, ticket=result.ticket,
                        owner=thread.owner)
 
@@ -153,6 +153,11 @@ class Conversation:
             thread.handoff_notice_sent = True
             return ActionResult([texts.WAITING_NOTICE])
         return ActionResult([])
+
+
+def storable(text: str) -> str:
+    """The original text, except NUL (PostgreSQL text cannot hold it), which becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _state(thread: Thread) -> ThreadState:

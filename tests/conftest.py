@@ -1,0 +1,140 @@
+"""Shared test setup: one trained default model per run, a real PostgreSQL server, fresh homes.
+
+The default model is trained once (`carebot train` into a models directory shared by the
+run, named by the hash of its inputs) and every test home finds it there. PostgreSQL is a
+real server started here from the Debian binaries, in a temporary directory, on a free
+port; each test gets its own database.
+"""
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from bot.conversation.pipeline import Conversation
+from bot.nlu.pool import NluPool
+from bot.nlu.training import active_model, ensure_model
+from bot.runtime import database
+from bot.settings import PROJECT_ROOT, Settings
+
+CAREBOT = str(Path(sys.executable).with_name("carebot"))
+MODELS_DIR = PROJECT_ROOT / ".cache" / "test-models"
+
+
+def carebot_env(home: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    env.update(CAREBOT_HOME=str(home), CAREBOT_MODELS_DIR=str(MODELS_DIR), **extra)
+    if database_url:
+        env["CAREBOT_DATABASE_URL"] = database_url
+    return env
+
+
+def run_carebot(args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([CAREBOT, *args], input=stdin, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Train (or find) the default model once for the whole run."""
+    home = tmp_path_factory.mktemp("train-home")
+    result = run_carebot(["train"], carebot_env(home), timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    models = sorted(MODELS_DIR.glob("nlu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    assert models, "training produced no model"
+    return models[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        pytest.fail(f"PostgreSQL binary {name} not found: install the Debian package postgresql")
+    return found[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server; yields a DSN prefix without the database name."""
+    root = Path(tempfile.mkdtemp(prefix="carebot-pg-"))
+    data, port = root / "data", _free_port()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(root, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, _pg_bin("initdb"), "-D", str(data), "-U", "carebot",
+                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
+    subprocess.run([*as_postgres, _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
+                    "-o", f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off -c max_connections=200",
+                    "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+asyncpg://carebot@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_postgres, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def create_pg_database(server: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(server.replace("postgresql+asyncpg", "postgresql") + "/postgres")
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{server}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each database test runs on both SQLite and the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'carebot.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return asyncio.run(create_pg_database(server))
+
+
+def make_settings(home: Path, database_url: str, **overrides: str) -> Settings:
+    env = carebot_env(home, database_url, **overrides)
+    return Settings.from_env(env)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def nlu_pool(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NluPool]:
+    """One real NLU worker on the default model, shared by the in-process tests."""
+    settings = make_settings(tmp_path_factory.mktemp("pool-home"), "sqlite+aiosqlite:///:memory:")
+    pool = NluPool(settings)
+    await pool.start(str(trained_model))
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture
+async def conversation(nlu_pool: NluPool, database_url: str, tmp_path: Path) -> AsyncIterator[Conversation]:
+    """A Conversation on a fresh database (both kinds) with the real shared worker.
+
+    Business hours are set to the whole day so that replies do not depend on the clock.
+    """
+    settings = make_settings(tmp_path, database_url, CAREBOT_BUSINESS_HOURS="00:00-23:59")
+    async with database(settings) as db:
+        model, trained = await ensure_model(db, settings, say=lambda _: None)
+        assert not trained and model.path == nlu_pool.model_path
+        assert (await active_model(db)) is not None
+        yield Conversation(db, nlu_pool.parse, settings)

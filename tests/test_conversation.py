@@ -1,0 +1,116 @@
+"""The conversation pipeline with the real trained model, on SQLite and PostgreSQL."""
+import re
+from dataclasses import replace
+
+from sqlalchemy import func, select
+
+from bot.conversation.messages import InboundMessage
+from bot.conversation.pipeline import Conversation
+from bot.store.models import FaqAnswer, FaqIntent, InboxItem, Message, Ticket
+
+
+def msg(text: str, sender: str = "c1", key: str | None = None, msg_type: str = "text") -> InboundMessage:
+    return InboundMessage(platform="console", account="console", sender=sender, text=text,
+                          dedupe_key=key, msg_type=msg_type)
+
+
+async def test_faq_is_answered_from_the_database(conversation: Conversation):
+    out = await conversation.handle(msg("退款一般几天能到账"))
+    assert (out.intent, out.action, out.owner) == ("faq/refund_time", "answer_faq", "bot")
+    async with conversation.db.uow() as session:
+        answer = (await session.execute(select(FaqAnswer).join(FaqIntent)
+                                        .where(FaqIntent.name == "faq/refund_time"))).scalar_one()
+        assert out.replies == [answer.text]
+        answer.text = "新的退款说明：原路退回，1-3个工作日到账。"
+    out = await conversation.handle(msg("退款一般几天能到账", sender="c2"))
+    assert out.replies == ["新的退款说明：原路退回，1-3个工作日到账。"]  # no retraining needed
+
+
+async def test_complaint_opens_a_ticket_and_status_names_it(conversation: Conversation):
+    out = await conversation.handle(msg("收到的衣服是破的，质量太差了，我要投诉"))
+    assert out.action == "open_ticket" and out.owner == "queue"
+    assert re.fullmatch(r"T\d{8}-\d{4}", out.ticket) and out.ticket in out.replies[0]
+    async with conversation.db.sessions() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+        item = (await session.execute(select(InboxItem))).scalar_one()
+    assert (ticket.number, ticket.priority, item.reason) == (out.ticket, "high", "complaint")
+
+
+async def test_urgent_complaint(conversation: Conversation):
+    out = await conversation.handle(msg("用了你们的充电宝起火了，我要找媒体曝光"))
+    assert out.action == "open_ticket"
+    async with conversation.db.sessions() as session:
+        assert (await session.execute(select(Ticket.priority))).scalar_one() == "urgent"
+
+
+async def test_handoff_then_silence_with_one_notice(conversation: Conversation):
+    out = await conversation.handle(msg("转人工"))
+    assert (out.action, out.owner) == ("handoff", "queue") and "第 1 位" in out.replies[0]
+    first = await conversation.handle(msg("快点啊我等着呢"))
+    second = await conversation.handle(msg("人呢？"))
+    assert first.replies == ["已为您转接人工客服，请稍候"] and first.action == "append"
+    assert second.replies == [] and second.owner == "queue"
+    async with conversation.db.sessions() as session:
+        inbound = (await session.execute(select(func.count()).select_from(Message)
+                                         .where(Message.direction == "in"))).scalar_one()
+    assert inbound == 3  # everything the customer sent is kept for the agent
+
+
+def unsure(conversation: Conversation) -> Conversation:
+    """The same bot with thresholds no parse reaches: every message is a misunderstanding."""
+    settings = replace(conversation.settings, faq_threshold=1.01, intent_threshold=1.01)
+    return Conversation(conversation.db, conversation.understand, settings)
+
+
+async def test_two_misunderstandings_hand_off(conversation: Conversation):
+    conversation = unsure(conversation)
+    first = await conversation.handle(msg("退款多久能到"))
+    assert first.action == "clarify", first
+    second = await conversation.handle(msg("发票怎么开"))
+    assert (second.action, second.owner) == ("handoff", "queue")
+    async with conversation.db.sessions() as session:
+        assert (await session.execute(select(InboxItem.reason))).scalar_one() == "bot_failed"
+
+
+async def test_clarify_menu_answer_by_number(conversation: Conversation):
+    first = await unsure(conversation).handle(msg("退款多久能到"))
+    assert first.action == "clarify" and "1. " in first.replies[0]
+    picked = await conversation.handle(msg("1"))
+    assert (picked.action, picked.intent) == ("answer_faq", "faq/refund_time")
+    assert picked.replies[0] != first.replies[0]
+
+
+async def test_traditional_input_is_understood(conversation: Conversation):
+    out = await conversation.handle(msg("請問可以開增值稅專用發票嗎"))
+    assert out.intent == "faq/invoice"
+
+
+async def test_retry_gets_the_same_reply_and_is_stored_once(conversation: Conversation):
+    outs = [await conversation.handle(msg("运费多少钱 满多少包邮", key="wx:123")) for _ in range(3)]
+    assert outs[0].replies and all(o.replies == outs[0].replies for o in outs)
+    assert [o.duplicate for o in outs] == [False, True, True]
+    async with conversation.db.sessions() as session:
+        count = (await session.execute(select(func.count()).select_from(Message)
+                                       .where(Message.direction == "in"))).scalar_one()
+    assert count == 1
+
+
+async def test_out_of_scope_declined_without_ticket(conversation: Conversation):
+    out = await conversation.handle(msg("明天上海天气怎么样"))
+    assert out.action == "decline" and out.ticket is None and out.owner == "bot"
+
+
+async def test_bad_input_never_crashes(conversation: Conversation):
+    for index, text in enumerate(["", "   ", "退" * 10_000, "😀😀😀", "\x00\xff\ufffd\x1b[31m", "a" * 600]):
+        out = await conversation.handle(msg(text, sender=f"junk{index}"))
+        assert out.replies and out.action in ("decline", "clarify", "answer_faq"), (text[:10], out)
+    stored = await conversation.handle(msg("图片", sender="img", msg_type="image"))
+    assert stored.action == "not_text" and stored.replies
+
+
+async def test_every_inbound_row_keeps_the_understanding(conversation: Conversation):
+    await conversation.handle(msg("怎么取消订单"))
+    async with conversation.db.sessions() as session:
+        row = (await session.execute(select(Message).where(Message.direction == "in"))).scalar_one()
+    assert row.intent == "faq/cancel_order" and row.confidence > 0 and row.action == "answer_faq"
+    assert row.ranking and row.ranking[0]["name"] == "faq/cancel_order"

@@ -1,0 +1,32 @@
+from bot.nlu.normalize import is_meaningful, normalise
+
+
+def test_traditional_becomes_simplified():
+    assert normalise("請問退貨運費誰出") == "请问退货运费谁出"
+
+
+def test_full_width_becomes_half_width_and_lower_case():
+    assert normalise("ＸＬ码有货吗？１２３") == "xl码有货吗?123"
+
+
+def test_weibo_noise_is_stripped():
+    text = "回复@小王:#双十一# @品牌官方客服 我的快递到哪了 http://t.cn/A6abcd [怒]"
+    assert normalise(text) == "我的快递到哪了"
+
+
+def test_punctuation_runs_and_repeated_characters_collapse():
+    assert normalise("怎么还不发货！！！？？？") == "怎么还不发货?"
+    assert normalise("a" * 600) == "aaa"
+    assert normalise("啊啊啊啊啊啊啊") == "啊啊啊"
+
+
+def test_emoji_removed_and_length_capped():
+    assert normalise("退款😡😡😡到账了吗🙏") == "退款 到账了吗"
+    assert len(normalise("退" * 10_000, max_chars=200)) <= 200
+
+
+def test_meaningful():
+    assert not is_meaningful(normalise("😀😀😀"))
+    assert not is_meaningful(normalise("？？？。。。"))
+    assert not is_meaningful(normalise("\x00\x01\x02\ufffd"))
+    assert is_meaningful(normalise("在吗"))

@@ -1,0 +1,83 @@
+from dataclasses import replace
+
+from bot.conversation.messages import Parse
+from bot.conversation.policy import ThreadState, decide
+from bot.settings import Settings
+
+SETTINGS = replace(Settings.from_env({}), faq_threshold=0.5, intent_threshold=0.5, oos_similarity=0.15)
+FAQS = frozenset({"faq/refund_time", "faq/shipping_time", "faq/invoice"})
+RANKING = [{"name": "faq/refund_time", "confidence": 0.4}, {"name": "greet", "confidence": 0.3},
+           {"name": "faq/invoice", "confidence": 0.2}, {"name": "faq/shipping_time", "confidence": 0.1}]
+
+
+def parse(intent: str, confidence: float = 0.9, similarity: float = 0.6) -> Parse:
+    return Parse(intent, confidence, RANKING, intent, similarity)
+
+
+def test_confident_faq_is_answered():
+    d = decide(parse("faq/refund_time"), "退款多久到账", ThreadState(), SETTINGS, FAQS)
+    assert (d.action, d.faq) == ("answer_faq", "faq/refund_time")
+
+
+def test_faq_deleted_by_admin_is_not_answered():
+    d = decide(parse("faq/stock"), "有货吗", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "clarify"
+
+
+def test_low_confidence_offers_faq_options_only():
+    d = decide(parse("faq/refund_time", 0.4), "钱呢", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "clarify" and d.intent == "nlu_fallback"
+    assert d.options == ("faq/refund_time", "faq/invoice", "faq/shipping_time")
+
+
+def test_second_misunderstanding_hands_off():
+    d = decide(parse("greet", 0.2), "嗯嗯那个", ThreadState(misunderstandings=1), SETTINGS, FAQS)
+    assert (d.action, d.reason) == ("handoff", "bot_failed")
+
+
+def test_number_picks_a_clarify_option_without_nlu():
+    state = ThreadState(misunderstandings=1, clarify_options=("faq/invoice", "faq/refund_time"))
+    assert decide(None, "2", state, SETTINGS, FAQS).faq == "faq/refund_time"
+    assert decide(None, "3", state, SETTINGS, FAQS).action == "decline"  # no third option
+
+
+def test_complaint_priority():
+    assert decide(parse("complain"), "质量太差了", ThreadState(), SETTINGS, FAQS).priority == "high"
+    assert decide(parse("complain"), "不处理我就打12315", ThreadState(), SETTINGS, FAQS).priority == "urgent"
+    assert decide(parse("complain"), "孩子用了过敏了", ThreadState(), SETTINGS, FAQS).priority == "urgent"
+
+
+def test_threat_keywords_catch_complaints_the_model_missed():
+    d = decide(parse("faq/refund_time"), "再不退款我就找媒体曝光", ThreadState(), SETTINGS, FAQS)
+    assert (d.action, d.priority) == ("open_ticket", "urgent")
+    # but asking about an earlier complaint stays a status question
+    d = decide(parse("ticket_status"), "我的投诉处理得怎么样了", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "ticket_status"
+
+
+def test_unfamiliar_text_is_declined_even_when_the_model_is_sure():
+    d = decide(parse("faq/invoice", 0.99, similarity=0.05), "帮我算一下房贷", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "decline" and d.intent == "out_of_scope"
+
+
+def test_out_of_scope_never_opens_a_ticket():
+    d = decide(parse("out_of_scope"), "今天天气怎么样", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "decline"
+
+
+def test_conversation_intents():
+    assert decide(parse("request_human"), "转人工", ThreadState(), SETTINGS, FAQS).reason == "requested_human"
+    assert decide(parse("ticket_status"), "工单进度", ThreadState(), SETTINGS, FAQS).action == "ticket_status"
+    for intent in ("greet", "thanks", "goodbye", "bot_challenge"):
+        assert decide(parse(intent), "你好", ThreadState(), SETTINGS, FAQS).action == "smalltalk"
+
+
+def test_nothing_to_read_is_declined():
+    assert decide(None, "", ThreadState(), SETTINGS, FAQS).action == "decline"
+
+
+def test_settings_from_environment():
+    s = Settings.from_env({"CAREBOT_FAQ_THRESHOLD": "0.35", "CAREBOT_URGENT_KEYWORDS": "曝光, 律师",
+                           "CAREBOT_BUSINESS_HOURS": "08:30-20:00", "CAREBOT_HOME": "/tmp/x"})
+    assert s.faq_threshold == 0.35 and s.urgent_keywords == ("曝光", "律师")
+    assert s.business_hours[0].hour == 8 and s.database_url.startswith("sqlite+aiosqlite:////tmp/x/")

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from bot.nlu import rasa_yaml
+from bot.settings import PROJECT_ROOT
+from bot.store.faq import FaqRecord
+
+CATALOGUE = ["shipping_time", "delivery_tracking", "shipping_fee", "delivery_area", "change_address",
+             "cancel_order", "return_policy", "refund_time", "exchange", "invoice", "payment_methods",
+             "coupon", "membership_points", "price_protection", "warranty", "authenticity",
+             "store_hours", "size_guide", "account_login", "presale", "stock", "service_hours"]
+CONVERSATION = ["greet", "goodbye", "thanks", "bot_challenge", "complain", "request_human",
+                "ticket_status", "out_of_scope"]
+
+
+def test_default_data_covers_the_catalogue():
+    records = rasa_yaml.read_faq(PROJECT_ROOT / "nlu_data" / "faq.yml")
+    assert sorted(r.name for r in records) == sorted(f"faq/{n}" for n in CATALOGUE)
+    assert all(len(r.examples) >= 15 and r.answer and r.question for r in records)
+    blocks, _ = rasa_yaml.read(PROJECT_ROOT / "nlu_data" / "conversation.yml")
+    counts = {b.name: len(b.examples) for b in blocks}
+    assert sorted(counts) == sorted(CONVERSATION)
+    assert all(counts[n] >= 40 for n in ("complain", "request_human", "out_of_scope"))
+
+
+def test_render_and_read_round_trip(tmp_path: Path):
+    records = [FaqRecord("faq/invoice", "怎么开发票？", ("怎么开发票", "要專票: 公司抬头"), "在订单页点“申请发票”即可。"),
+               FaqRecord("faq/stock", "什么时候补货？", ("没货了", "# 不是注释"), "一般 7 天内补货")]
+    path = tmp_path / "faq.yml"
+    path.write_text(rasa_yaml.render_faq(records), encoding="utf-8")
+    assert rasa_yaml.read_faq(path) == records
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ('version: "3.1"\nnlu:\n- intent: faq/x\n  examples: |\n    - ok\n    not an example\n'
+     'responses:\n  utter_faq/x:\n  - text: hi\n', 6, "must look like"),
+    ('version: "3.1"\nnlu:\n- intent: faq/x\n  examples: |\n    - ok\n', 1, "no response"),
+    ('version: "3.1"\nnlu:\n- intent: faq/x\n  examples: [\n', 5, "not valid YAML"),
+    ('version: "3.1"\nnlu:\n- intent: "Bad Name"\n  examples: |\n    - ok\n', 3, "bad intent name"),
+    ('version: "3.1"\nnlu:\n- intent: faq/x\n  examples: |\n    - a\n- intent: faq/x\n  examples: |\n    - b\n', 6, "twice"),
+])
+def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str):
+    path = tmp_path / "bad.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(rasa_yaml.TrainingFileError) as caught:
+        rasa_yaml.read_faq(path)
+    assert caught.value.line == line and words in str(caught.value)
+    assert f"bad.yml:{line}:" in str(caught.value)

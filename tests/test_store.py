@@ -1,0 +1,102 @@
+"""Storage on both databases: migrations, ticket numbers, the inbox queue, FAQ edits."""
+import asyncio
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import inspect, select
+
+from bot.store import faq, inbox, threads, tickets
+from bot.store.db import Database
+from bot.store.faq import FaqRecord
+from bot.store.models import Ticket
+
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+
+TABLES = {"accounts", "customers", "threads", "messages", "tickets", "ticket_counters", "inbox", "agents",
+          "faq_intents", "faq_examples", "faq_answers", "nlu_models", "outbox", "audit_log",
+          "platform_tokens", "alembic_version"}
+
+
+async def fresh(url: str) -> Database:
+    db = Database(url)
+    await db.migrate()
+    await db.migrate()  # idempotent: a second upgrade is a no-op
+    return db
+
+
+async def test_migrations_create_every_table(database_url: str):
+    db = await fresh(database_url)
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    await db.dispose()
+    assert TABLES <= names
+
+
+async def new_thread(db: Database, sender: str):
+    async with db.uow() as session:
+        account = await threads.ensure_account(session, "console", "console")
+        thread = await threads.ensure_thread(session, account, sender, NOW)
+        return thread.id, thread.customer_id
+
+
+async def test_ticket_numbers_are_unique_and_readable_under_concurrency(database_url: str):
+    db = await fresh(database_url)
+    thread_id, customer_id = await new_thread(db, "u1")
+
+    async def one() -> str:
+        for attempt in range(20):
+            try:
+                async with db.uow() as session:
+                    ticket = await tickets.create(session, thread_id=thread_id, customer_id=customer_id,
+                                                  priority="high", summary="坏了", now=NOW,
+                                                  timezone="Asia/Shanghai")
+                    return ticket.number
+            except Exception:  # SQLite "database is locked" under a write storm: retry
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("no ticket")
+
+    numbers = await asyncio.gather(*(one() for _ in range(12)))
+    await db.dispose()
+    assert sorted(numbers) == [f"T20261121-{i:04d}" for i in range(1, 13)]
+
+
+async def test_inbox_orders_by_priority_then_age(database_url: str):
+    db = await fresh(database_url)
+    ids = [await new_thread(db, f"u{i}") for i in range(3)]
+    async with db.uow() as session:
+        a = await inbox.enqueue(session, thread_id=ids[0][0], reason="requested_human", priority="normal", now=NOW)
+        b = await inbox.enqueue(session, thread_id=ids[1][0], reason="requested_human", priority="normal",
+                                now=NOW + timedelta(minutes=1))
+        c = await inbox.enqueue(session, thread_id=ids[2][0], reason="complaint", priority="urgent",
+                                now=NOW + timedelta(minutes=2))
+        assert [await inbox.position(session, x) for x in (a, b, c)] == [2, 3, 1]
+        again = await inbox.enqueue(session, thread_id=ids[0][0], reason="complaint", priority="high", now=NOW)
+        assert again.id == a.id and again.priority == "high"  # one open item per thread
+    await db.dispose()
+
+
+async def test_faq_upsert_and_replace(database_url: str):
+    db = await fresh(database_url)
+    one = FaqRecord("faq/a", "A?", ("a1", "a2"), "答案A")
+    two = FaqRecord("faq/b", "B?", ("b1",), "答案B")
+    async with db.uow() as session:
+        assert await faq.upsert(session, [one, two], replace=False) == {"added": 2, "updated": 0, "removed": 0}
+    async with db.uow() as session:
+        counts = await faq.upsert(session, [FaqRecord("faq/a", "A?", ("a3",), "新答案")], replace=True)
+    assert counts == {"added": 0, "updated": 1, "removed": 1}
+    async with db.sessions() as session:
+        assert await faq.records(session) == [FaqRecord("faq/a", "A?", ("a3",), "新答案")]
+        assert await faq.answer(session, "faq/a") == "新答案"
+    await db.dispose()
+
+
+async def test_times_come_back_as_utc(database_url: str):
+    db = await fresh(database_url)
+    thread_id, customer_id = await new_thread(db, "u1")
+    async with db.uow() as session:
+        await tickets.create(session, thread_id=thread_id, customer_id=customer_id, priority="high",
+                             summary="x", now=NOW, timezone="Asia/Shanghai")
+    async with db.sessions() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    await db.dispose()
+    assert ticket.created_at == NOW and ticket.created_at.tzinfo is not None
