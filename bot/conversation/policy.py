@@ -52,7 +52,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     keywords catch complaints the model missed: a missed complaint is the worst error.
     """
     intent, confidence = parse.intent, parse.confidence
-    if intent not in ("complain", "request_human", "ticket_status") and (
+    asks_status = intent == "ticket_status" and confidence >= settings.intent_threshold
+    if intent not in ("complain", "request_human") and not asks_status and (
         mentions(text, settings.complaint_keywords)
         or mentions(text, settings.urgent_keywords)
         or mentions(text, settings.safety_keywords)

@@ -1,0 +1,143 @@
+"""End to end through the `carebot` command, as a person (or another tool) uses it."""
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.nlu import rasa_yaml
+from tests.conftest import CAREBOT, carebot_env, run_carebot
+
+
+def chat(env: dict, lines: list[str], sender: str = "u1") -> list[dict]:
+    result = run_carebot(["chat", "--json", "--sender", sender], env, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture
+def env(trained_model: Path, tmp_path: Path) -> dict:
+    return carebot_env(tmp_path / "home", CAREBOT_BUSINESS_HOURS="00:00-23:59")
+
+
+def test_chat_complaint_ticket_then_status_then_silence(env: dict):
+    rows = chat(env, ["你好", "买的耳机收到就是坏的，太垃圾了", "我的投诉处理得怎么样了"])
+    assert [r["action"] for r in rows[:2]] == ["smalltalk", "open_ticket"]
+    ticket = rows[1]["ticket"]
+    assert ticket and ticket.startswith("T") and ticket in rows[1]["replies"][0]
+    assert rows[1]["owner"] == "queue"
+    # the thread waits for a person now: the bot only gives the one waiting notice
+    assert rows[2]["action"] == "append" and rows[2]["owner"] == "queue"
+    assert set(rows[0]) == {"text", "intent", "confidence", "action", "replies", "ticket", "owner"}
+    # a new session of the same customer: still queued, nothing more said, all stored
+    again = chat(env, ["在吗"])
+    assert again[0]["replies"] == [] and again[0]["owner"] == "queue"
+
+
+def test_chat_ticket_status_names_the_ticket(env: dict, tmp_path: Path):
+    rows = chat(env, ["收到的鞋子开胶了 质量太差"], sender="u2")
+    ticket = rows[0]["ticket"]
+    # an agent would normally resolve it; another customer account shows none, this one shows it
+    other = chat(env, ["我的投诉处理得怎么样了"], sender="u3")
+    assert other[0]["action"] == "ticket_status" and other[0]["ticket"] is None
+    from sqlalchemy import create_engine, text
+    engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'carebot.sqlite3'}")
+    with engine.begin() as connection:  # the thread goes back to the bot as after a resolve
+        connection.execute(text("UPDATE threads SET owner='bot'"))
+    status = chat(env, ["我的投诉处理得怎么样了"], sender="u2")
+    assert status[0]["action"] == "ticket_status" and ticket in status[0]["replies"][0]
+
+
+def test_chat_handoff_and_misunderstandings(env: dict):
+    rows = chat(env, ["转人工"], sender="h1")
+    assert rows[0]["action"] == "handoff" and rows[0]["owner"] == "queue"
+    strict = dict(env, CAREBOT_FAQ_THRESHOLD="1.01", CAREBOT_INTENT_THRESHOLD="1.01")
+    rows = chat(strict, ["退款多久能到", "发票怎么开"], sender="h2")
+    assert [r["action"] for r in rows] == ["clarify", "handoff"]
+    assert rows[1]["owner"] == "queue" and rows[0]["intent"] == "nlu_fallback"
+
+
+def test_chat_traditional(env: dict):
+    rows = chat(env, ["請問運費怎麼算 滿多少包郵"], sender="t1")
+    assert rows[0]["intent"] == "faq/shipping_fee" and rows[0]["action"] == "answer_faq"
+
+
+def test_ask_many_lines_nothing_stored(env: dict, tmp_path: Path):
+    lines = ["怎么开发票", "转人工", "东西坏了我要投诉", "今天天气怎么样", "", "😀"] * 50
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(lines), encoding="utf-8")
+    result = run_carebot(["ask", "--json", "--file", str(source)], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len(lines)
+    assert set(rows[0]) == {"text", "intent", "confidence", "action", "reply"}
+    assert [r["action"] for r in rows[:4]] == ["answer_faq", "handoff", "open_ticket", "decline"]
+    assert rows[0]["intent"] == "faq/invoice" and rows[4]["action"] == "decline"
+    # each line is a fresh conversation: the complaint is never answered with "queued"
+    assert all(r["action"] == "open_ticket" for r in rows[2::6])
+    status = chat(env, ["我的投诉处理得怎么样了"], sender="ask-check")
+    assert status[0]["ticket"] is None  # ask stored no ticket
+
+
+def test_faq_export_import_round_trip_and_bad_file(env: dict, tmp_path: Path):
+    exported = tmp_path / "faq.yml"
+    assert run_carebot(["faq", "export", str(exported)], env).returncode == 0
+    text = exported.read_text(encoding="utf-8")
+    assert "faq/refund_time" in text and "utter_faq/refund_time" in text
+    edited = text.replace("- intent: faq/stock", "- intent: faq/gift_wrap", 1).replace(
+        "utter_faq/stock:", "utter_faq/gift_wrap:", 1)
+    source = tmp_path / "edited.yml"
+    source.write_text(edited, encoding="utf-8")
+    result = run_carebot(["faq", "import", "--replace", str(source)], env)
+    assert result.returncode == 0 and "1 added" in result.stdout and "1 removed" in result.stdout
+    again = tmp_path / "again.yml"
+    run_carebot(["faq", "export", str(again)], env)
+    before = {r.name: r for r in rasa_yaml.read_faq(exported)}
+    after_import = {r.name: r for r in rasa_yaml.read_faq(again)}
+    assert set(after_import) == set(before) - {"faq/stock"} | {"faq/gift_wrap"}
+    assert after_import["faq/gift_wrap"].examples == before["faq/stock"].examples
+    assert after_import["faq/refund_time"] == before["faq/refund_time"]
+
+    broken = tmp_path / "broken.yml"
+    broken.write_text('version: "3.1"\nnlu:\n- intent: faq/x\n  examples: |\n    - 好\n    坏行\n', encoding="utf-8")
+    result = run_carebot(["faq", "import", "--replace", str(broken)], env)
+    assert result.returncode == 2 and "broken.yml:6" in result.stderr and "nothing changed" in result.stderr
+    after = tmp_path / "after.yml"
+    run_carebot(["faq", "export", str(after)], env)
+    assert after.read_text(encoding="utf-8") == again.read_text(encoding="utf-8")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def test_serve_healthz(env: dict):
+    port = _free_port()
+    server = subprocess.Popen([CAREBOT, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = set()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and 200 not in seen:
+            seen.add(_status(f"http://127.0.0.1:{port}/healthz"))
+            time.sleep(0.2)
+        assert 503 in seen and 200 in seen, seen  # unavailable while loading, then ready
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0
