@@ -1,0 +1,184 @@
+"""`make bench`: NLU and service figures on this machine, printed and written to docs/performance.md.
+
+Measures, in one run (compare ratios, not absolute numbers, on a shared machine):
+training time of the default model, parse latency of one worker (one text per request,
+sequential), throughput and latency under 50 concurrent callers, `carebot ask --file`
+on 1,000 lines (model load included), held-out accuracy, and peak memory (RSS) of a
+worker and of a `carebot serve` process.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.conversation.evaluation import read_holdout  # noqa: E402
+from bot.nlu.pool import NluPool  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
+CONCURRENCY = 50
+REQUESTS = 2000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def env_for(home: Path, models: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    env.update(CAREBOT_HOME=str(home), CAREBOT_MODELS_DIR=str(models))
+    return env
+
+
+def tree_rss(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss
+    except psutil.Error:
+        return 0
+
+
+def train(env: dict[str, str]) -> float:
+    started = time.monotonic()
+    subprocess.run([CAREBOT, "train", "--force"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+async def worker_figures(settings: Settings, model: str, texts: list[str]) -> dict:
+    pool = NluPool(settings)
+    await pool.start(model)
+    worker = psutil.Process(pool.workers[0].process.pid)
+    peak = tree_rss(worker)
+    try:
+        sequential = []
+        for text in texts[:300]:
+            started = time.perf_counter()
+            await pool.parse([text])
+            sequential.append((time.perf_counter() - started) * 1000)
+            peak = max(peak, tree_rss(worker))
+        latencies: list[float] = []
+        queue = [random.Random(i).choice(texts) for i in range(REQUESTS)]
+
+        async def caller() -> None:
+            while queue:
+                text = queue.pop()
+                started = time.perf_counter()
+                await pool.parse([text])
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+        peak = max(peak, tree_rss(worker))
+    finally:
+        await pool.close()
+    return {"parse_p50_ms": statistics.median(sequential), "parse_p99_ms": percentile(sequential, 0.99),
+            "concurrent_msgs_per_s": REQUESTS / elapsed, "concurrent_p50_ms": statistics.median(latencies),
+            "concurrent_p99_ms": percentile(latencies, 0.99), "worker_peak_rss_mb": peak / 2**20}
+
+
+def ask_figures(env: dict[str, str], texts: list[str], work: Path) -> dict:
+    lines = (texts * (1000 // len(texts) + 1))[:1000]
+    source = work / "ask.txt"
+    source.write_text("\n".join(lines), encoding="utf-8")
+    started = time.monotonic()
+    result = subprocess.run([CAREBOT, "ask", "--json", "--file", str(source)], env=env,
+                            capture_output=True, text=True, check=True)
+    elapsed = time.monotonic() - started
+    assert len(result.stdout.splitlines()) == 1000
+    return {"ask_1000_lines_s": elapsed, "ask_lines_per_s": 1000 / elapsed}
+
+
+def serve_memory(env: dict[str, str]) -> float:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([CAREBOT, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        return tree_rss(psutil.Process(server.pid)) / 2**20
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def holdout_figures(env: dict[str, str]) -> dict:
+    path = ROOT / "tests" / "data" / "holdout.tsv"
+    expected, texts = read_holdout(path)
+    result = subprocess.run([CAREBOT, "ask", "--json"], input="\n".join(texts), env=env,
+                            capture_output=True, text=True, check=True)
+    predicted = [json.loads(line)["intent"] for line in result.stdout.splitlines()]
+    pairs = list(zip(expected, predicted))
+    complaints = [p for e, p in pairs if e == "complain"]
+    oos = [p for e, p in pairs if e == "out_of_scope"]
+    return {"holdout_examples": len(pairs),
+            "holdout_accuracy": sum(e == p for e, p in pairs) / len(pairs),
+            "holdout_complaints_caught": sum(p == "complain" for p in complaints) / len(complaints),
+            "holdout_out_of_scope_declined": sum(p in ("out_of_scope", "nlu_fallback") for p in oos) / len(oos)}
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="carebot-bench-"))
+    try:
+        models = work / "models"
+        env = env_for(work / "home", models)
+        figures: dict[str, float] = {"train_s": train(env)}
+        model = str(next(models.glob("nlu-*.tar.gz")))
+        _, texts = read_holdout(ROOT / "tests" / "data" / "holdout.tsv")
+        settings = Settings.from_env(env)
+        figures.update(asyncio.run(worker_figures(settings, model, texts)))
+        figures.update(ask_figures(env, texts, work))
+        figures["serve_rss_mb"] = serve_memory(env)
+        figures.update(holdout_figures(env))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = "\n".join(f"| {name} | {value:.3f} |" if isinstance(value, float) else f"| {name} | {value} |"
+                     for name, value in figures.items())
+    report = f"""# Performance
+
+Measured by `make bench` ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores; shared machine,
+treat differences under ~30 % as noise). One NLU worker, one text per request.
+
+| figure | value |
+|---|---|
+{rows}
+
+- `parse_*`: one caller, sequential requests through the async client (HTTP on loopback included).
+- `concurrent_*`: {CONCURRENCY} concurrent callers, {REQUESTS} requests; the worker batches what arrives together.
+- `ask_*`: `carebot ask --json --file` on 1,000 lines, including start-up and model load.
+- `worker_peak_rss_mb` / `serve_rss_mb`: resident memory of one NLU worker and of the `carebot serve`
+  process itself (its worker not included).
+- `holdout_*`: tests/data/holdout.tsv, never used for tuning, through the full decision policy.
+"""
+    (ROOT / "docs").mkdir(exist_ok=True)
+    (ROOT / "docs" / "performance.md").write_text(report, encoding="utf-8")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
