@@ -81,3 +81,10 @@ def test_settings_from_environment():
                            "CAREBOT_BUSINESS_HOURS": "08:30-20:00", "CAREBOT_HOME": "/tmp/x"})
     assert s.faq_threshold == 0.35 and s.urgent_keywords == ("曝光", "律师")
     assert s.business_hours[0].hour == 8 and s.database_url.startswith("sqlite+aiosqlite:////tmp/x/")
+
+
+def test_unsure_complaint_with_a_complaint_word_is_still_a_complaint():
+    d = decide(parse("complain", 0.3), "东西坏了我要投诉", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"
+    d = decide(parse("ticket_status", 0.3), "东西坏了我要投诉", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"

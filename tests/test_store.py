@@ -81,6 +81,9 @@ async def test_faq_upsert_and_replace(database_url: str):
     two = FaqRecord("faq/b", "B?", ("b1",), "答案B")
     async with db.uow() as session:
         assert await faq.upsert(session, [one, two], replace=False) == {"added": 2, "updated": 0, "removed": 0}
+    async with db.uow() as session:  # the same examples again, plus one
+        assert (await faq.upsert(session, [FaqRecord("faq/a", "A?", ("a2", "a1", "a3"), "答案A")],
+                                 replace=False))["updated"] == 1
     async with db.uow() as session:
         counts = await faq.upsert(session, [FaqRecord("faq/a", "A?", ("a3",), "新答案")], replace=True)
     assert counts == {"added": 0, "updated": 1, "removed": 1}

@@ -53,7 +53,7 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     """
     intent, confidence = parse.intent, parse.confidence
     asks_status = intent == "ticket_status" and confidence >= settings.intent_threshold
-    if intent not in ("complain", "request_human") and not asks_status and (
+    if intent != "request_human" and not asks_status and (
         mentions(text, settings.complaint_keywords)
         or mentions(text, settings.urgent_keywords)
         or mentions(text, settings.safety_keywords)

@@ -54,7 +54,11 @@ async def upsert(session: AsyncSession, wanted: list[FaqRecord], *, replace: boo
         else:
             counts["updated"] += 1
         intent.question = record.question
-        intent.examples = [FaqExample(text=text) for text in dict.fromkeys(record.examples)]
+        # keep the rows of examples that stay (a new row with the same text would collide
+        # with the old one before the old one is deleted)
+        current = {example.text: example for example in intent.examples}
+        intent.examples = [current.get(text) or FaqExample(text=text)
+                           for text in dict.fromkeys(record.examples)]
         if intent.answer is None:
             intent.answer = FaqAnswer(text=record.answer)
         else:

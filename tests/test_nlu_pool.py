@@ -1,0 +1,112 @@
+"""The NLU worker processes: batching, bad requests, hot swap under load, supervision."""
+import asyncio
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from bot.nlu.pool import NluPool
+from bot.settings import PROJECT_ROOT
+from tests.conftest import carebot_env, make_settings, run_carebot
+
+TINY = PROJECT_ROOT / "tests" / "data" / "tiny_nlu"
+
+
+def tiny_env(home: Path) -> dict:
+    return carebot_env(home, CAREBOT_NLU_DATA=str(TINY), CAREBOT_NLU_CONFIG=str(TINY / "config.yml"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model of its own (seconds to train) to swap to."""
+    home = tmp_path_factory.mktemp("tiny-home")
+    env = dict(tiny_env(home), CAREBOT_MODELS_DIR=str(home / "models"))
+    result = run_carebot(["train"], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return next((home / "models").glob("nlu-*.tar.gz"))
+
+
+@pytest_asyncio.fixture
+async def pool(trained_model: Path, tmp_path: Path):
+    settings = make_settings(tmp_path, "sqlite+aiosqlite:///:memory:", CAREBOT_NLU_WORKERS="2")
+    pool = NluPool(settings)
+    await pool.start(str(trained_model))
+    yield pool
+    await pool.close()
+
+
+async def test_several_texts_per_request_keep_their_order(pool: NluPool):
+    parses = await pool.parse(["怎么开发票", "转人工", "退款多久到账"])
+    assert [p.intent for p in parses] == ["faq/invoice", "request_human", "faq/refund_time"]
+    assert all(0 < p.confidence <= 1 and p.ranking and 0 <= p.similarity <= 1 for p in parses)
+
+
+async def test_worker_rejects_bad_requests(pool: NluPool):
+    async with aiohttp.ClientSession() as http:
+        for body in (b"not json", json.dumps({"texts": "一句话"}).encode(), json.dumps({"texts": []}).encode()):
+            async with http.post(pool.workers[0].url + "/parse", data=body) as response:
+                assert response.status == 400 and "error" in await response.json()
+
+
+async def test_hot_swap_under_load_loses_no_parse(pool: NluPool, tiny_model: Path, trained_model: Path):
+    old = list(pool.workers)
+    errors: list[BaseException] = []
+    done = asyncio.Event()
+
+    async def load() -> int:
+        count = 0
+        while not done.is_set():
+            try:
+                await pool.parse(["退款多久到账"])
+                count += 1
+            except Exception as exc:  # any failed parse during the swap is a bug
+                errors.append(exc)
+        return count
+
+    callers = [asyncio.create_task(load()) for _ in range(8)]
+    await pool.swap(str(tiny_model))
+    await asyncio.sleep(0.5)
+    done.set()
+    counts = await asyncio.gather(*callers)
+    assert not errors and sum(counts) > 0
+    assert pool.model_path == str(tiny_model)
+    assert all(w.process.returncode is not None for w in old)  # the old workers were stopped
+    assert not {w.process.pid for w in old} & {w.process.pid for w in pool.workers}
+    health = await _health(pool)
+    assert all(h["model"] == tiny_model.name.split(".tar.gz")[0] for h in health)
+
+
+async def _health(pool: NluPool) -> list[dict]:
+    async with aiohttp.ClientSession() as http:
+        results = []
+        for worker in pool.workers:
+            async with http.get(worker.url + "/health") as response:
+                results.append(await response.json())
+        return results
+
+
+async def test_dead_worker_is_restarted(pool: NluPool):
+    supervisor = asyncio.create_task(pool.supervise(interval=0.2))
+    try:
+        victim = pool.workers[0]
+        victim.process.kill()
+        await victim.process.wait()
+        parses = await pool.parse(["你好"])  # the other worker answers meanwhile
+        assert parses[0].intent == "greet"
+        for _ in range(600):
+            if victim.alive and victim.url:
+                break
+            await asyncio.sleep(0.2)
+        assert victim.alive
+        assert (await pool.parse(["你好"]))[0].intent == "greet"
+    finally:
+        supervisor.cancel()
+
+
+def test_cross_validation_report(tmp_path: Path):
+    result = run_carebot(["nlu", "evaluate", "--folds", "2"], tiny_env(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 folds" in result.stdout and "worst confusions" in result.stdout
+    assert "faq/refund_time" in result.stdout and "precision" in result.stdout
