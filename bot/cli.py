@@ -94,7 +94,7 @@ async def cmd_train(args: argparse.Namespace) -> None:
     async with database(settings) as db:
         model, trained = await ensure_model(db, settings, force=args.force, say=progress)
         holdout = Path(args.holdout) if args.holdout else PROJECT_ROOT / "tests" / "data" / "holdout.tsv"
-        if trained and holdout.is_file():
+        if (trained or args.holdout) and holdout.is_file():
             pool = NluPool(settings)
             await pool.start(model.path)
             try:

@@ -21,7 +21,17 @@ DEFAULT_URGENT_KEYWORDS = (
 # words that make a message a complaint whatever the model thinks (a missed complaint is the
 # worst error); kept specific, so that FAQ questions do not trip them
 DEFAULT_COMPLAINT_KEYWORDS = (
-    "投诉", "差评", "假货", "骗子", "欺诈", "坑人", "太垃圾", "质量太差", "态度太差", "态度恶劣",
+    "投诉", "差评", "卖假货", "买到假货", "收到假货", "就是假货", "这是假货", "是假货!", "骗子", "骗人",
+    "欺诈", "坑人", "坑爹", "垃圾", "质量太差", "态度太差", "态度恶劣", "不礼貌", "骂人", "敷衍",
+    "虚假宣传", "货不对板", "耍我", "气死", "离谱", "无语", "失望", "破玩意",
+    # wrong, missing or lost goods
+    "发错货", "发错了", "错发", "少发", "漏发", "少寄", "丢件", "弄丢", "快递丢", "包裹丢",
+    "根本没收到", "一直没收到货", "还没收到货",
+    # damaged or defective goods
+    "破损", "压坏", "压烂", "压扁", "压变形", "摔坏", "摔烂", "碎成", "有划痕", "瑕疵", "次品", "残次",
+    "二手货", "旧货", "掉色", "起球", "缩水", "充不进电", "充不上电", "充不了电",
+    # smell and skin reactions
+    "异味", "怪味", "臭味", "刺鼻", "发霉", "起疹", "疹子", "红疹", "发痒", "红肿",
 )
 DEFAULT_SAFETY_KEYWORDS = (
     "过敏", "受伤", "起火", "着火", "冒烟", "漏电", "触电", "爆炸", "烫伤", "划伤",
@@ -64,12 +74,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     # decision policy
-    faq_threshold: float = 0.6
-    intent_threshold: float = 0.6
+    faq_threshold: float = 0.4
+    intent_threshold: float = 0.4
     max_misunderstandings: int = 2
     clarify_options: int = 3
     # below this similarity to the nearest training example a message is out of scope
-    oos_similarity: float = 0.2
+    oos_similarity: float = 0.1
     complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
     urgent_keywords: tuple[str, ...] = DEFAULT_URGENT_KEYWORDS
     safety_keywords: tuple[str, ...] = DEFAULT_SAFETY_KEYWORDS

@@ -28,9 +28,11 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next((home / "models").glob("nlu-*.tar.gz"))
 
 
-@pytest_asyncio.fixture
-async def pool(trained_model: Path, tmp_path: Path):
-    settings = make_settings(tmp_path, "sqlite+aiosqlite:///:memory:", CAREBOT_NLU_WORKERS="2")
+@pytest_asyncio.fixture(scope="module")
+async def pool(trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Two workers for the module (worker starts are the slow part); the swap test runs last."""
+    settings = make_settings(tmp_path_factory.mktemp("pool"), "sqlite+aiosqlite:///:memory:",
+                             CAREBOT_NLU_WORKERS="2")
     pool = NluPool(settings)
     await pool.start(str(trained_model))
     yield pool
@@ -48,6 +50,31 @@ async def test_worker_rejects_bad_requests(pool: NluPool):
         for body in (b"not json", json.dumps({"texts": "一句话"}).encode(), json.dumps({"texts": []}).encode()):
             async with http.post(pool.workers[0].url + "/parse", data=body) as response:
                 assert response.status == 400 and "error" in await response.json()
+
+
+async def test_dead_worker_is_restarted(pool: NluPool):
+    supervisor = asyncio.create_task(pool.supervise(interval=0.2))
+    try:
+        victim = pool.workers[0]
+        victim.process.kill()
+        await victim.process.wait()
+        parses = await pool.parse(["你好"])  # the other worker answers meanwhile
+        assert parses[0].intent == "greet"
+        for _ in range(600):
+            if victim.alive and victim.url:
+                break
+            await asyncio.sleep(0.2)
+        assert victim.alive
+        assert (await pool.parse(["你好"]))[0].intent == "greet"
+    finally:
+        supervisor.cancel()
+
+
+def test_cross_validation_report(tmp_path: Path):
+    result = run_carebot(["nlu", "evaluate", "--folds", "2"], tiny_env(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 folds" in result.stdout and "worst confusions" in result.stdout
+    assert "faq/refund_time" in result.stdout and "precision" in result.stdout
 
 
 async def test_hot_swap_under_load_loses_no_parse(pool: NluPool, tiny_model: Path, trained_model: Path):
@@ -85,28 +112,3 @@ async def _health(pool: NluPool) -> list[dict]:
             async with http.get(worker.url + "/health") as response:
                 results.append(await response.json())
         return results
-
-
-async def test_dead_worker_is_restarted(pool: NluPool):
-    supervisor = asyncio.create_task(pool.supervise(interval=0.2))
-    try:
-        victim = pool.workers[0]
-        victim.process.kill()
-        await victim.process.wait()
-        parses = await pool.parse(["你好"])  # the other worker answers meanwhile
-        assert parses[0].intent == "greet"
-        for _ in range(600):
-            if victim.alive and victim.url:
-                break
-            await asyncio.sleep(0.2)
-        assert victim.alive
-        assert (await pool.parse(["你好"]))[0].intent == "greet"
-    finally:
-        supervisor.cancel()
-
-
-def test_cross_validation_report(tmp_path: Path):
-    result = run_carebot(["nlu", "evaluate", "--folds", "2"], tiny_env(tmp_path))
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "2 folds" in result.stdout and "worst confusions" in result.stdout
-    assert "faq/refund_time" in result.stdout and "precision" in result.stdout

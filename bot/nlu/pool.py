@@ -45,12 +45,14 @@ class WorkerProcess:
         self.model_path = model_path
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
+        self.in_flight = 0
 
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.returncode is None
 
     async def start(self) -> None:
+        self.url = ""  # not usable until the new process says it is ready
         command, env = worker_command(self.settings, "serve", "--model", self.model_path)
         log_dir = self.settings.home / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -79,10 +81,15 @@ class WorkerProcess:
             if event.get("event") == "ready":
                 return event
 
-    async def stop(self) -> None:
+    async def stop(self, drain: float = 0.0) -> None:
+        """Stop the process, first letting requests already sent finish (up to `drain` s)."""
         if not self.alive:
             return
         assert self.process is not None
+        self.url = ""
+        deadline = asyncio.get_running_loop().time() + drain
+        while self.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
             await asyncio.wait_for(self.process.wait(), 10)
@@ -128,7 +135,7 @@ class NluPool:
             raise
         old, self.workers, self.model_path = self.workers, fresh, model_path
         self._cycle = itertools.cycle(fresh)
-        await asyncio.gather(*(w.stop() for w in old))
+        await asyncio.gather(*(w.stop(drain=self.settings.nlu_timeout) for w in old))
 
     async def supervise(self, interval: float = 1.0) -> None:
         """Restart any worker that died (same model); runs until cancelled."""
@@ -157,6 +164,7 @@ class NluPool:
             worker = next(self._cycle)
             if not (worker.alive and worker.url):
                 continue
+            worker.in_flight += 1
             try:
                 async with self._http().post(worker.url + "/parse", json={"texts": texts}) as response:
                     if response.status != 200:
@@ -165,6 +173,8 @@ class NluPool:
                 return [Parse.from_worker(item) for item in body["results"]]
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("NLU worker %s failed: %r", worker.url, exc)
+            finally:
+                worker.in_flight -= 1
         raise NluUnavailable("no NLU worker answered")
 
     async def close(self) -> None:

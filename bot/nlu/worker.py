@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -48,11 +49,18 @@ def _quiet_logs() -> None:
     jieba.setLogLevel(logging.WARNING)
 
 
-def _load_agent(model_path: str) -> Any:
-    from rasa.core.agent import Agent
+@functools.lru_cache(maxsize=1)
+def _setup_tensorflow() -> None:
+    """TF thread settings apply only before TF initialises: once per process."""
     from rasa.utils.tensorflow.environment import setup_tf_environment
 
     setup_tf_environment()
+
+
+def _load_agent(model_path: str) -> Any:
+    from rasa.core.agent import Agent
+
+    _setup_tensorflow()
     return Agent.load(model_path)
 
 
@@ -240,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     _quiet_logs()
+    _setup_tensorflow()
     if args.command == "serve":
         if args.host not in ("127.0.0.1", "::1", "localhost"):
             raise SystemExit("the NLU worker listens on loopback only")
