@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
@@ -117,10 +118,10 @@ async def cmd_nlu_evaluate(args: argparse.Namespace) -> None:
         events = await run_worker(settings, "evaluate", "--data", str(work / "nlu.yml"),
                                   "--config", str(work / "config.yml"), "--folds", str(args.folds))
     predictions = next(e["predictions"] for e in events if e.get("event") == "evaluated")
-    raw = score([p[0] for p in predictions], ["x"] * len(predictions),
-                [Parse(p[1], 1.0, similarity=1.0) for p in predictions], settings)
-    acted = score([p[0] for p in predictions], ["x"] * len(predictions),
-                  [Parse(p[1], p[2], similarity=p[3]) for p in predictions], settings)
+    expected, texts = [p[0] for p in predictions], [p[4] for p in predictions]
+    raw = score(expected, texts, [Parse(p[1], 1.0, similarity=1.0) for p in predictions],
+                replace(settings, complaint_keywords=(), urgent_keywords=(), safety_keywords=()))
+    acted = score(expected, texts, [Parse(p[1], p[2], similarity=p[3]) for p in predictions], settings)
     print(f"data {training.data_hash[:12]}, {len(predictions)} examples, {args.folds} folds")
     print("raw classifier:", json.dumps(raw.summary()))
     print("after thresholds and out-of-scope signal:", json.dumps(acted.summary()))

@@ -88,3 +88,8 @@ def test_unsure_complaint_with_a_complaint_word_is_still_a_complaint():
     assert d.action == "open_ticket"
     d = decide(parse("ticket_status", 0.3), "东西坏了我要投诉", ThreadState(), SETTINGS, FAQS)
     assert d.action == "open_ticket"
+
+
+def test_unsure_out_of_scope_is_declined_not_clarified():
+    d = decide(parse("out_of_scope", 0.2), "帮我写个作文", ThreadState(misunderstandings=1), SETTINGS, FAQS)
+    assert d.action == "decline"

@@ -62,6 +62,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     if intent != "out_of_scope" and parse.similarity < settings.oos_similarity:
         return "out_of_scope", 1.0 - parse.similarity
     threshold = settings.faq_threshold if is_faq(intent) else settings.intent_threshold
+    if intent == "out_of_scope":
+        return intent, confidence  # unsure or not, the polite decline fits: never a menu of FAQs
     if confidence < threshold:
         return FALLBACK, confidence
     return intent, confidence

@@ -211,7 +211,7 @@ def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
         rng.shuffle(messages)
         for index, message in enumerate(messages):
             fold_of[id(message)] = index % folds
-    pairs: list[tuple[str, str, float, float]] = []
+    pairs: list[tuple[str, str, float, float, str]] = []
     for fold in range(folds):
         train = [m for m in examples if fold_of[id(m)] != fold]
         test = [m for m in examples if fold_of[id(m)] == fold]
@@ -226,7 +226,7 @@ def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
             results = parser._parse_batch([m.get("text") for m in test])
         for message, result in zip(test, results):
             pairs.append((from_rasa(message.get("intent")), result["intent"], result["confidence"],
-                          result["nearest"]["similarity"]))
+                          result["nearest"]["similarity"], message.get("text")))
     print(json.dumps({"event": "evaluated", "predictions": pairs}), flush=True)
 
 
