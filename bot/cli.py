@@ -18,7 +18,8 @@ from aiohttp import web
 
 from bot.channels import console
 from bot.conversation.evaluation import read_holdout, score
-from bot.conversation.messages import InboundMessage, Parse
+from bot.conversation.messages import InboundMessage
+from bot.nlu.result import Parse
 from bot.conversation.pipeline import Conversation
 from bot.nlu import rasa_yaml
 from bot.nlu.normalize import is_meaningful

@@ -117,27 +117,41 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _status(url: str) -> int:
+def _health(port: int) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, json.loads(exc.read())
     except OSError:
-        return 0
+        return 0, {}
 
 
-def test_serve_healthz(env: dict):
+def test_serve_healthz_and_hot_swap_without_downtime(env: dict):
+    """503 while loading, 200 once ready; a model trained meanwhile is swapped in live."""
     port = _free_port()
     server = subprocess.Popen([CAREBOT, "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        seen = set()
+        seen, body = set(), {}
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and 200 not in seen:
-            seen.add(_status(f"http://127.0.0.1:{port}/healthz"))
+            status, body = _health(port)
+            seen.add(status)
             time.sleep(0.2)
-        assert 503 in seen and 200 in seen, seen  # unavailable while loading, then ready
+        assert 503 in seen and 200 in seen, seen
+        first_model = body["model"]
+        # another process trains and activates a new model (a tiny config: seconds)
+        tiny = dict(env, CAREBOT_NLU_CONFIG=str(Path(__file__).parent / "data" / "tiny_nlu" / "config.yml"))
+        assert run_carebot(["train"], tiny).returncode == 0
+        statuses, model = [], first_model
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and model == first_model:
+            status, body = _health(port)
+            statuses.append(status)
+            model = body.get("model", model)
+            time.sleep(0.1)
+        assert model != first_model and set(statuses) == {200}  # swapped, never unavailable
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0

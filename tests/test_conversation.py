@@ -1,6 +1,7 @@
 """The conversation pipeline with the real trained model, on SQLite and PostgreSQL."""
 import re
 from dataclasses import replace
+from datetime import datetime, time, timezone
 
 from sqlalchemy import func, select
 
@@ -114,3 +115,17 @@ async def test_every_inbound_row_keeps_the_understanding(conversation: Conversat
         row = (await session.execute(select(Message).where(Message.direction == "in"))).scalar_one()
     assert row.intent == "faq/cancel_order" and row.confidence > 0 and row.action == "answer_faq"
     assert row.ranking and row.ranking[0]["name"] == "faq/cancel_order"
+
+
+async def test_handoff_outside_business_hours_says_when_people_are_back(conversation: Conversation):
+    night = datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc)  # 23:30 in Shanghai
+    settings = replace(conversation.settings, business_hours=(time(9), time(21)))
+    late = Conversation(conversation.db, conversation.understand, settings, clock=lambda: night)
+    out = await late.handle(msg("转人工"))
+    assert out.action == "handoff" and "明天 09:00" in out.replies[0] and "已保存" in out.replies[0]
+    out = await late.handle(msg("鞋子开胶了质量太差", sender="night2"))
+    assert out.action == "open_ticket" and "明天 09:00" in out.replies[0]
+    async with conversation.db.sessions() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.first_response_due == datetime(2026, 12, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 local
+    assert ticket.number == "T20261201-0001"  # the local date names the ticket

@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from bot.conversation.messages import Parse
+from bot.nlu.result import Parse
 from bot.conversation.policy import ThreadState, decide
 from bot.settings import Settings
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.conversation.messages import Parse
+from bot.nlu.result import Parse
 from bot.conversation.policy import FALLBACK, resolve_intent
 from bot.nlu.normalize import is_meaningful
 from bot.settings import Settings

@@ -1,7 +1,7 @@
 """Platform-free messages: what every channel adapter produces and consumes."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,24 +17,6 @@ class InboundMessage:
     event: str | None = None  # subscribe, unsubscribe, click, ... for msg_type "event"
     raw: dict[str, Any] | None = None
     received_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Parse:
-    """What the NLU worker understood of one normalised text."""
-
-    intent: str
-    confidence: float
-    ranking: list[dict[str, Any]] = field(default_factory=list)
-    nearest_intent: str | None = None
-    similarity: float = 0.0
-
-    @classmethod
-    def from_worker(cls, data: dict[str, Any]) -> "Parse":
-        nearest = data.get("nearest") or {}
-        return cls(intent=data["intent"], confidence=float(data["confidence"]),
-                   ranking=list(data.get("ranking") or []), nearest_intent=nearest.get("intent"),
-                   similarity=float(nearest.get("similarity") or 0.0))
 
 
 @dataclass

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import REGISTRY, texts
 from actions.base import ActionContext, ActionResult
-from bot.conversation.messages import InboundMessage, Outcome, Parse
+from bot.conversation.messages import InboundMessage, Outcome
+from bot.nlu.result import Parse
 from bot.conversation.policy import Decision, ThreadState, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.conversation.messages import Parse
+from bot.nlu.result import Parse
 from bot.nlu.names import is_faq
 from bot.settings import Settings
 

@@ -13,11 +13,10 @@ import json
 import logging
 import os
 import signal
-from pathlib import Path
 
 import aiohttp
 
-from bot.conversation.messages import Parse
+from bot.nlu.result import Parse
 from bot.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -183,7 +182,3 @@ class NluPool:
         await asyncio.gather(*(w.stop() for w in self.workers))
         self.workers = []
 
-
-def model_file(settings: Settings, data_hash: str) -> Path:
-    """Models are named by the hash of what they were trained on, so a cache can be shared."""
-    return settings.models_dir / f"nlu-{data_hash[:20]}.tar.gz"

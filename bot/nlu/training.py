@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from bot.nlu import rasa_yaml
 from bot.nlu.names import to_rasa
 from bot.nlu.normalize import normalise
-from bot.nlu.pool import NluUnavailable, model_file, worker_command
+from bot.nlu.pool import NluUnavailable, worker_command
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import faq
 from bot.store.db import Database
@@ -38,6 +38,11 @@ _MODEL_CODE = ("bot/nlu/components.py", "bot/nlu/normalize.py", "bot/nlu/names.p
 class TrainingSet:
     directory: Path
     data_hash: str
+
+
+def model_file(settings: Settings, data_hash: str) -> Path:
+    """Models are named by the hash of what they were trained on, so a cache can be shared."""
+    return settings.models_dir / f"nlu-{data_hash[:20]}.tar.gz"
 
 
 async def load_default_faqs(db: Database, settings: Settings) -> bool:
