@@ -1,5 +1,7 @@
 """Everything the bot says to consumers, in Simplified Chinese, in one place to adapt."""
 
+WELCOME = ("感谢关注！我是品牌智能客服😊 发货、物流、退换货、发票、优惠券等问题直接发消息问我就可以；"
+           "需要人工请点菜单“人工客服”或回复“转人工”。")
 GREET = "您好！我是智能客服小助手😊 发货、物流、退换货、发票、优惠券等问题都可以直接问我；需要人工请回复“转人工”。"
 THANKS = "不客气！还有其他问题随时问我哦～"
 GOODBYE = "感谢您的咨询，祝您生活愉快，再见！👋"

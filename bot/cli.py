@@ -9,7 +9,10 @@ import asyncio
 import json
 import logging
 import os
+import re
+import secrets
 import signal
+import string
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +30,8 @@ from bot.nlu.pool import NluPool, NluUnavailable, worker_command
 from bot.nlu.training import active_model, assemble, ensure_model, progress, register_and_activate, run_worker
 from bot.runtime import Runtime, database, runtime
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store import faq
+from bot.secret_box import SecretKeyError, seal
+from bot.store import accounts, faq, threads
 from bot.web.app import create_app
 
 PARSE_CHUNK = 128
@@ -51,7 +55,7 @@ async def parse_all(conversation: Conversation, understand, texts: list[str]) ->
 
 async def cmd_chat(args: argparse.Namespace) -> None:
     async with runtime() as rt:
-        await console.chat(rt.conversation.handle, args.sender, as_json=args.json)
+        await console.chat(rt.conversation, args.sender, as_json=args.json)
 
 
 def _read_lines(args: argparse.Namespace) -> list[str]:
@@ -164,6 +168,98 @@ async def cmd_faq_export(args: argparse.Namespace) -> None:
     print(f"Exported {len(records)} FAQ intents to {args.file}")
 
 
+def _secret_from(env_name: str | None, what: str) -> str:
+    """Secrets come from an environment variable or stdin, never from the command line."""
+    if env_name:
+        value = os.environ.get(env_name, "")
+        if not value:
+            raise CliError(f"environment variable {env_name} (the {what}) is empty or not set")
+        return value
+    if sys.stdin.isatty():
+        import getpass
+        return getpass.getpass(f"{what}: ")
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise CliError(f"no {what} on stdin (or give --secret-env VAR)")
+    return value
+
+
+def _random_alnum(length: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+async def cmd_account_add(args: argparse.Namespace) -> None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", args.slug):
+        raise CliError("--slug must be lower-case letters, digits and dashes (it becomes the webhook URL)")
+    token = args.token or _random_alnum(32)
+    if not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
+        raise CliError("--token must be 3-32 letters or digits (WeChat's rule)")
+    aes_key = args.aes_key or _random_alnum(43)
+    if not re.fullmatch(r"[A-Za-z0-9]{43}", aes_key):
+        raise CliError("--aes-key must be the 43-character EncodingAESKey")
+    app_secret = _secret_from(args.secret_env, "AppSecret")
+    try:
+        sealed = {"secret": seal(app_secret), "token": seal(token), "aes_key": seal(aes_key)}
+    except SecretKeyError as exc:
+        raise CliError(str(exc))
+    settings = Settings.from_env()
+    async with database(settings) as db:
+        async with db.uow() as session:
+            try:
+                await accounts.add(session, platform="wechat", slug=args.slug, name=args.name or args.slug,
+                                   app_id=args.appid, sealed=sealed)
+            except accounts.AccountExists as exc:
+                raise CliError(str(exc))
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"Added WeChat account {args.slug}. In the WeChat admin console (基本配置 > 服务器配置) set:")
+    print(f"  URL (服务器地址):           {base.rstrip('/')}/webhooks/wechat/{args.slug}")
+    print(f"  Token (令牌):               {token}")
+    print(f"  EncodingAESKey:             {aes_key}   (any mode works: plaintext, compatible, safe)")
+    print("The AppSecret is stored encrypted and is never shown.")
+
+
+async def cmd_account_list(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    async with database(settings) as db:
+        async with db.sessions() as session:
+            rows = await accounts.all_accounts(session)
+    print(f"{'slug':20} {'platform':9} {'name':20} {'appid':22} webhook")
+    for account in rows:
+        if account.platform == "console":
+            continue
+        print(f"{account.slug:20} {account.platform:9} {account.name:20} {account.app_id or '-':22} "
+              f"/webhooks/{account.platform}/{account.slug}")
+
+
+async def cmd_simulate_wechat(args: argparse.Namespace) -> None:
+    """Push a message as WeChat would (signed, encrypted in safe mode) and print the reply."""
+    from bot.fakes import wechat_push
+    from bot.web.webhooks import wechat_credentials
+
+    settings = Settings.from_env()
+    async with database(settings) as db:
+        async with db.sessions() as session:
+            account = await threads.account_by_slug(session, args.slug)
+    if account is None or account.platform != "wechat":
+        raise CliError(f"no WeChat account {args.slug!r} (see `carebot account list`)")
+    try:
+        credentials = wechat_credentials(account)
+    except SecretKeyError as exc:
+        raise CliError(str(exc))
+    base = args.url or f"http://{settings.host}:{settings.port}"
+    mode = "safe" if args.safe else "compat" if args.compat else "plain"
+    result = await wechat_push.push(f"{base.rstrip('/')}/webhooks/wechat/{args.slug}", credentials.token,
+                                    wechat_push.text_xml(" ".join(args.text), openid=args.openid),
+                                    mode=mode, aes_key=credentials.aes_key, appid=credentials.app_id)
+    if result.status is None:
+        raise CliError(f"no answer from {base}: {result.error}")
+    if result.reply:
+        print(result.reply.get("Content", ""))
+    else:
+        print(f"(HTTP {result.status}: {result.body[:200] or 'empty'}; a reply, if any, goes through the API)")
+
+
 async def cmd_serve(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     host, port = args.host or settings.host, args.port or settings.port
@@ -226,6 +322,28 @@ def build_parser() -> argparse.ArgumentParser:
     exp = faq_cmd.add_parser("export", help="export FAQ intents as Rasa YAML")
     exp.add_argument("file")
     exp.set_defaults(func=cmd_faq_export)
+
+    account = sub.add_parser("account").add_subparsers(dest="account_command", required=True)
+    add = account.add_parser("add", help="register an official account").add_subparsers(dest="platform", required=True)
+    add_wechat = add.add_parser("wechat", help="a WeChat official account")
+    add_wechat.add_argument("--slug", required=True)
+    add_wechat.add_argument("--appid", required=True)
+    add_wechat.add_argument("--secret-env", help="environment variable holding the AppSecret (else stdin)")
+    add_wechat.add_argument("--token", help="the Token to paste into WeChat (generated if omitted)")
+    add_wechat.add_argument("--aes-key", help="the EncodingAESKey (43 letters/digits; generated if omitted)")
+    add_wechat.add_argument("--name")
+    add_wechat.set_defaults(func=cmd_account_add)
+    account.add_parser("list", help="list accounts (never secrets)").set_defaults(func=cmd_account_list)
+
+    simulate = sub.add_parser("simulate").add_subparsers(dest="platform", required=True)
+    sim_wechat = simulate.add_parser("wechat", help="push a message to a running server as WeChat would")
+    sim_wechat.add_argument("--slug", required=True)
+    sim_wechat.add_argument("--safe", action="store_true", help="safe mode (encrypted)")
+    sim_wechat.add_argument("--compat", action="store_true", help="compatible mode")
+    sim_wechat.add_argument("--openid", default="oSIMULATEDuser000000000000001")
+    sim_wechat.add_argument("--url", help="server base URL (default: CAREBOT_HOST/PORT)")
+    sim_wechat.add_argument("text", nargs="+")
+    sim_wechat.set_defaults(func=cmd_simulate_wechat)
 
     serve = sub.add_parser("serve", help="run the web server, webhooks and NLU workers")
     serve.add_argument("--host")

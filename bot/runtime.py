@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from bot.conversation.pipeline import Conversation
 from bot.nlu.pool import NluPool
@@ -22,6 +23,11 @@ class Runtime:
     db: Database
     pool: NluPool
     conversation: Conversation
+    sender_wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake_sender(self) -> None:
+        """New rows in the outbox: the sender need not wait for its next poll."""
+        self.sender_wake.set()
 
 
 @asynccontextmanager

@@ -90,6 +90,14 @@ class Settings:
     business_days: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
     timezone: str = "Asia/Shanghai"
     first_response_minutes: int = 30
+    # channels
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    passive_budget: float = 3.5  # seconds a webhook waits for the bot before acknowledging
+    replay_window: int = 600  # seconds; 0 turns the timestamp check off
+    human_click_key: str = "HUMAN_AGENT"
+    window_hours: int = 48
+    window_messages: int = 5
+    public_url: str = ""  # how the platforms reach this server, shown by `carebot account add`
     # NLU worker
     nlu_workers: int = 1
     nlu_timeout: float = 5.0
@@ -113,14 +121,16 @@ class Settings:
             "config_path": Path(get("NLU_CONFIG", str(PROJECT_ROOT / "config.yml"))),
             "nlu_data_dir": Path(get("NLU_DATA", str(PROJECT_ROOT / "nlu_data"))),
         }
-        for name in ("host", "timezone"):
+        for name in ("host", "timezone", "wechat_api_base", "human_click_key", "public_url"):
             if get(name.upper()) is not None:
                 kwargs[name] = get(name.upper())
         for name in ("port", "max_misunderstandings", "clarify_options", "nlu_max_chars",
-                     "first_response_minutes", "nlu_workers"):
+                     "first_response_minutes", "nlu_workers", "replay_window", "window_hours",
+                     "window_messages"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_int(name, get(name.upper()))
-        for name in ("faq_threshold", "intent_threshold", "oos_similarity", "nlu_timeout", "nlu_start_timeout"):
+        for name in ("faq_threshold", "intent_threshold", "oos_similarity", "nlu_timeout", "nlu_start_timeout",
+                     "passive_budget"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_float(name, get(name.upper()))
         for name in ("complaint_keywords", "urgent_keywords", "safety_keywords"):

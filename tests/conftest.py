@@ -52,9 +52,9 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("train-home")
     result = run_carebot(["train"], carebot_env(home), timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
-    models = sorted(MODELS_DIR.glob("nlu-*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    assert models, "training produced no model"
-    return models[-1]
+    path = Path(result.stdout.rsplit("(", 1)[1].split(")", 1)[0])  # "Active model: V (PATH)"
+    assert path.is_file() and path.parent == MODELS_DIR, result.stdout
+    return path
 
 
 def _free_port() -> int:

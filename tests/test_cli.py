@@ -130,6 +130,15 @@ def _health(port: int) -> tuple[int, dict]:
 def test_serve_healthz_and_hot_swap_without_downtime(env: dict):
     """503 while loading, 200 once ready; a model trained meanwhile is swapped in live."""
     port = _free_port()
+    env = dict(env, CAREBOT_SECRET_KEY="cli-test-secret-key-0123456789abcdef", APP_SECRET="s3cret-value",
+               CAREBOT_PORT=str(port))
+    added = run_carebot(["account", "add", "wechat", "--slug", "shop", "--appid", "wx_cli_0001",
+                         "--secret-env", "APP_SECRET", "--name", "旗舰店"], env)
+    assert added.returncode == 0 and f"127.0.0.1:{port}/webhooks/wechat/shop" in added.stdout, added.stderr
+    listed = run_carebot(["account", "list"], env)
+    assert "shop" in listed.stdout and "s3cret" not in listed.stdout + added.stdout
+    again = run_carebot(["account", "add", "wechat", "--slug", "shop", "--appid", "x", "--secret-env", "APP_SECRET"], env)
+    assert again.returncode == 2 and "exists" in again.stderr
     server = subprocess.Popen([CAREBOT, "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -141,6 +150,9 @@ def test_serve_healthz_and_hot_swap_without_downtime(env: dict):
             time.sleep(0.2)
         assert 503 in seen and 200 in seen, seen
         first_model = body["model"]
+        for mode in ([], ["--safe"]):
+            simulated = run_carebot(["simulate", "wechat", "--slug", "shop", *mode, "怎么开发票"], env)
+            assert simulated.returncode == 0 and "发票" in simulated.stdout, simulated.stderr
         # another process trains and activates a new model (a tiny config: seconds)
         tiny = dict(env, CAREBOT_NLU_CONFIG=str(Path(__file__).parent / "data" / "tiny_nlu" / "config.yml"))
         assert run_carebot(["train"], tiny).returncode == 0

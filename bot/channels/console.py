@@ -9,10 +9,10 @@ import asyncio
 import json
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from bot.conversation.messages import InboundMessage, Outcome
+from bot.conversation.messages import InboundMessage
+from bot.conversation.pipeline import Conversation
 
 PLATFORM = "console"
 ACCOUNT = "console"
@@ -23,7 +23,7 @@ def inbound(sender: str, text: str) -> InboundMessage:
                           dedupe_key=f"console:{uuid.uuid4().hex}")
 
 
-async def chat(handle: Callable[[InboundMessage], Awaitable[Outcome]], sender: str, *,
+async def chat(conversation: Conversation, sender: str, *,
                as_json: bool, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
     interactive = stdin.isatty()
     if interactive and not as_json:
@@ -38,7 +38,8 @@ async def chat(handle: Callable[[InboundMessage], Awaitable[Outcome]], sender: s
         text = line.rstrip("\r\n")
         if not text.strip() and interactive:
             continue
-        outcome = await handle(inbound(sender, text))
+        outcome = await conversation.handle(inbound(sender, text))
+        await conversation.claim_passive(outcome.reply_ids)  # printed here: delivered
         if as_json:
             print(json.dumps(outcome.as_json(), ensure_ascii=False), file=stdout, flush=True)
         else:

@@ -1,7 +1,7 @@
 """Platform-free messages: what every channel adapter produces and consumes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ class InboundMessage:
     msg_type: str = "text"  # text | image | voice | video | location | link | event
     dedupe_key: str | None = None
     event: str | None = None  # subscribe, unsubscribe, click, ... for msg_type "event"
+    event_key: str | None = None  # a menu key, a QR scene
     raw: dict[str, Any] | None = None
     received_at: datetime | None = None
 
@@ -31,6 +32,9 @@ class Outcome:
     ticket: str | None
     owner: str
     duplicate: bool = False
+    # the stored outbound replies: ids and delivery states (pending until a channel claims them)
+    reply_ids: list[int] = field(default_factory=list)
+    reply_states: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "intent": self.intent, "confidence": self.confidence,

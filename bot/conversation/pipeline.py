@@ -22,7 +22,7 @@ from bot.nlu.result import Parse
 from bot.conversation.policy import Decision, ThreadState, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
-from bot.store import faq, threads
+from bot.store import faq, outbox, threads
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
@@ -74,6 +74,16 @@ class Conversation:
                 raise
             return stored
 
+    async def claim_passive(self, reply_ids: list[int]) -> bool:
+        """Mark replies as delivered in the channel's own answer; False if the outbox has them."""
+        async with self.db.uow() as session:
+            return await outbox.claim_passive(session, reply_ids)
+
+    async def queue_replies(self, reply_ids: list[int]) -> int:
+        """Hand replies not delivered in time to the outbox."""
+        async with self.db.uow() as session:
+            return await outbox.queue_pending(session, reply_ids, self.clock())
+
     async def _needs_nlu(self, message: InboundMessage, normalised: str) -> bool:
         if message.msg_type != "text" or not is_meaningful(normalised):
             return False
@@ -94,7 +104,8 @@ class Conversation:
         assert thread is not None
         return Outcome(text=stored.text, intent=stored.intent, confidence=stored.confidence,
                        action=stored.action or "pending", replies=[r.text for r in replies],
-                       ticket=None, owner=thread.owner, duplicate=True)
+                       ticket=None, owner=thread.owner, duplicate=True,
+                       reply_ids=[r.id for r in replies], reply_states=[r.state for r in replies])
 
     async def _decide_and_act(self, session: AsyncSession, message: InboundMessage,
                               normalised: str, parse: Parse | None) -> Outcome:
@@ -109,7 +120,9 @@ class Conversation:
         thread.window_used = 0
         await session.flush()
 
-        if thread.owner != "bot":
+        if message.msg_type == "event":
+            result, action, decision = await self._event(session, thread, inbound, message, now)
+        elif thread.owner != "bot":
             result = self._while_people_own(thread)
             action, decision = "append", None
         elif message.msg_type != "text":
@@ -128,15 +141,16 @@ class Conversation:
             inbound.intent, inbound.confidence = decision.intent, decision.confidence
         if parse is not None:
             inbound.ranking = parse.ranking
-        for text in result.replies:
-            session.add(Message(thread_id=thread.id, direction="out", author="bot", text=text,
-                                reply_to_id=inbound.id, action=action, created_at=now,
-                                state="pending"))
+        replies = [Message(thread_id=thread.id, direction="out", author="bot", text=text,
+                           reply_to_id=inbound.id, action=action, created_at=now, state="pending")
+                   for text in result.replies]
+        session.add_all(replies)
         thread.updated_at = now
         await session.flush()
         return Outcome(text=inbound.text, intent=inbound.intent, confidence=inbound.confidence,
                        action=action, replies=result.replies, ticket=result.ticket,
-                       owner=thread.owner)
+                       owner=thread.owner, reply_ids=[r.id for r in replies],
+                       reply_states=[r.state for r in replies])
 
     async def _act(self, session: AsyncSession, thread: Thread, inbound: Message,
                    decision: Decision, normalised: str, now: datetime) -> ActionResult:
@@ -146,6 +160,23 @@ class Conversation:
         context = ActionContext(session=session, settings=self.settings, now=now, thread=thread,
                                 message=inbound, decision=decision, text=normalised)
         return await REGISTRY[decision.action](context)
+
+    async def _event(self, session: AsyncSession, thread: Thread, inbound: Message,
+                     message: InboundMessage, now: datetime) -> tuple[ActionResult, str, Decision | None]:
+        """Follows, unfollows and menu clicks: the platform tells us, the customer said nothing."""
+        customer = thread.customer
+        if message.event == "unsubscribe":
+            customer.unsubscribed = True  # nothing may be sent to them any more
+            return ActionResult([]), "unsubscribed", None
+        if message.event == "subscribe":
+            customer.unsubscribed = False
+            return ActionResult([texts.WELCOME]), "welcome", None
+        if message.event == "click" and message.event_key == self.settings.human_click_key:
+            if thread.owner != "bot":
+                return self._while_people_own(thread), "append", None
+            decision = Decision("handoff", "request_human", 1.0, reason="requested_human")
+            return await self._act(session, thread, inbound, decision, "", now), "handoff", decision
+        return ActionResult([]), "event", None
 
     @staticmethod
     def _while_people_own(thread: Thread) -> ActionResult:

@@ -9,9 +9,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.channels.wechat_api import SendError, WeChatApi
+from bot.delivery import PlatformSend, Sender, Undeliverable
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import active_model
 from bot.runtime import Runtime
+from bot.secret_box import SecretKeyError
+from bot.store.models import Account
+from bot.store.tokens import DbTokenStore
+from bot.web.webhooks import WeChatWebhook, wechat_credentials
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -46,19 +52,41 @@ async def follow_active_model(rt: Runtime, interval: float = 5.0) -> None:
             log.error("model swap failed, keeping the current one: %s", exc)
 
 
+def platform_senders(wechat_api: WeChatApi) -> dict[str, PlatformSend]:
+    """How the outbox reaches each platform."""
+
+    async def send_wechat(account: Account, recipient: str, text: str) -> None:
+        try:
+            await wechat_api.send_text(account.id, wechat_credentials(account), recipient, text)
+        except SendError as exc:
+            raise Undeliverable(exc.reason, retry=exc.retry) from None
+        except SecretKeyError as exc:
+            raise Undeliverable(str(exc), retry=False) from None
+
+    return {"wechat": send_wechat}
+
+
 def create_app(rt: Runtime) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     app[RUNTIME] = rt
     app.router.add_get("/healthz", healthz)
+    wechat_hook = WeChatWebhook(rt)
+    app.router.add_get("/webhooks/wechat/{slug}", wechat_hook.verify)
+    app.router.add_post("/webhooks/wechat/{slug}", wechat_hook.receive)
+    wechat_api = WeChatApi(rt.settings.wechat_api_base, DbTokenStore(rt.db))
+    sender = Sender(rt.db, platform_senders(wechat_api), rt.sender_wake)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(rt.pool.supervise()),
-                 asyncio.create_task(follow_active_model(rt))]
+                 asyncio.create_task(follow_active_model(rt)),
+                 asyncio.create_task(sender.run())]
         yield
+        await wechat_hook.close()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await wechat_api.close()
 
     app.cleanup_ctx.append(background)
     return app

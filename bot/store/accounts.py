@@ -1,0 +1,27 @@
+"""Official accounts as admins register them; credentials are stored sealed."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Account
+
+
+class AccountExists(ValueError):
+    pass
+
+
+async def add(session: AsyncSession, *, platform: str, slug: str, name: str, app_id: str | None,
+              sealed: dict[str, str | None]) -> Account:
+    account = Account(platform=platform, slug=slug, name=name or slug, app_id=app_id, credentials=sealed)
+    try:
+        async with session.begin_nested():
+            session.add(account)
+    except IntegrityError:
+        raise AccountExists(f"an account with slug {slug!r} exists already") from None
+    return account
+
+
+async def all_accounts(session: AsyncSession) -> list[Account]:
+    return list((await session.execute(select(Account).order_by(Account.slug))).scalars())

@@ -1,0 +1,192 @@
+"""WeChat end to end over real HTTP: the simulated WeChat server pushes to carebot's real
+web app (real model, real database: SQLite and PostgreSQL), replies go out to the fake
+WeChat API. Only the platform is fake."""
+import asyncio
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.conversation.pipeline import Conversation
+from bot.fakes import wechat_push as wx
+from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from bot.nlu.pool import NluPool
+from bot.nlu.training import ensure_model
+from bot.runtime import Runtime, database
+from bot.secret_box import seal
+from bot.store import accounts
+from bot.store.models import Customer, Message, OutboxItem, Ticket
+from bot.web.app import create_app
+from tests.conftest import make_settings
+
+APPID, SECRET, TOKEN = "wx_test_app_0001", "app-secret-0001", "carebotToken42"
+OPENID = "oUSERtest000000000000000001"
+
+
+@dataclass
+class Stack:
+    url: str
+    api: FakeWeChatState
+    rt: Runtime
+    aes_key: str
+
+    async def push(self, xml: str, mode: str = "plain", **kwargs) -> wx.PushResult:
+        return await wx.push(self.url, TOKEN, xml, mode=mode, aes_key=self.aes_key, appid=APPID, **kwargs)
+
+    async def count(self, model, *where) -> int:
+        async with self.rt.db.sessions() as session:
+            return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+
+    async def wait_for(self, predicate, timeout: float = 15.0):
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if await predicate():
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+
+@pytest_asyncio.fixture
+async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CAREBOT_SECRET_KEY", "test-secret-key-of-at-least-32-characters")
+    api_runner, api_base, api = await start_fake_wechat_api(state=FakeWeChatState(apps={APPID: SECRET}))
+    api.add_user(OPENID)
+    settings = make_settings(tmp_path, database_url, CAREBOT_BUSINESS_HOURS="00:00-23:59",
+                             CAREBOT_WECHAT_API_BASE=api_base)
+    aes_key = wx.new_aes_key()
+    async with database(settings) as db:
+        async with db.uow() as session:
+            await accounts.add(session, platform="wechat", slug="brand", name="Brand", app_id=APPID,
+                               sealed={"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)})
+        await ensure_model(db, settings, say=lambda _: None)
+        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
+        app = create_app(rt)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            yield Stack(f"http://127.0.0.1:{port}/webhooks/wechat/brand", api, rt, aes_key)
+        finally:
+            await runner.cleanup()  # stops the app's tasks; the shared worker lives on
+            await api_runner.cleanup()
+
+
+@pytest.mark.parametrize("mode", ["plain", "compat", "safe"])
+async def test_faq_answered_passively_in_every_mode(stack: Stack, mode: str):
+    result = await stack.push(wx.text_xml("运费多少 满多少包邮", openid=OPENID), mode=mode)
+    assert result.status == 200 and result.reply is not None, result
+    assert result.reply["MsgType"] == "text" and result.reply["ToUserName"] == OPENID
+    assert result.encrypted == (mode != "plain")
+    async with stack.rt.db.sessions() as session:
+        row = (await session.execute(select(Message).where(Message.direction == "in"))).scalar_one()
+        reply = (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
+    assert row.intent == "faq/shipping_fee" and reply.text == result.reply["Content"]
+    assert reply.state == "passive"
+
+
+async def test_url_verification(stack: Stack):
+    async with aiohttp.ClientSession() as http:
+        good = await wx.verify_url(stack.url, TOKEN, "echo123", session=http)
+        bad = await wx.verify_url(stack.url, TOKEN, "echo123", session=http, bad_signature=True)
+    assert good.ok_for("echo123") and not bad.ok_for("echo123")
+
+
+async def test_complaint_opens_ticket(stack: Stack):
+    result = await stack.push(wx.text_xml("收到的充电宝是坏的，质量太差了，我要投诉", openid=OPENID), mode="safe")
+    assert result.reply and "T" in result.reply["Content"]
+    async with stack.rt.db.sessions() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.number in result.reply["Content"]
+
+
+async def test_same_msgid_three_times_one_message_identical_replies(stack: Stack):
+    xml = wx.text_xml("怎么开发票", openid=OPENID, msg_id="1234567890123456")
+    results = [await stack.push(xml, mode="compat") for _ in range(3)]
+    assert all(r.reply == results[0].reply for r in results[1:]) and results[0].reply
+    assert await stack.count(Message, Message.direction == "in") == 1
+    assert await stack.count(Message, Message.direction == "out") == 1
+
+
+async def test_concurrent_retries_answer_once(stack: Stack):
+    xml = wx.text_xml("退款多久到账", openid=OPENID, msg_id="99887766554433")
+    results = await asyncio.gather(*(stack.push(xml) for _ in range(3)))
+    answered = [r for r in results if r.reply]
+    assert len(answered) >= 1 and all(r.status == 200 for r in results)
+    assert await stack.count(Message, Message.direction == "out") == 1
+    assert not stack.api.delivered  # nothing went twice, nothing through the API
+
+
+async def test_slow_bot_acknowledges_then_delivers_through_the_api(stack: Stack):
+    stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
+    stack.api.user_message(OPENID)
+    result = await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
+    assert result.status == 200 and result.reply is None  # "success"
+    assert await stack.wait_for(lambda: _delivered(stack))
+    assert stack.api.delivered[0].openid == OPENID
+    async with stack.rt.db.sessions() as session:
+        reply = (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
+    assert reply.state == "sent" and reply.text == stack.api.delivered[0].content
+
+
+async def _delivered(stack: Stack) -> bool:
+    return bool(stack.api.delivered)
+
+
+async def test_permanent_error_marks_failed_with_reason(stack: Stack):
+    stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
+    stack.api.force_errcode(45015, count=10)
+    await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
+
+    async def failed() -> bool:
+        return await stack.count(Message, Message.state == "failed") == 1
+
+    assert await stack.wait_for(failed)
+    async with stack.rt.db.sessions() as session:
+        reply = (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
+        item = (await session.execute(select(OutboxItem))).scalar_one()
+    assert "48小时" in reply.error and item.attempts == 1  # no retry on 45015
+    assert not stack.api.delivered
+
+
+async def test_events(stack: Stack):
+    welcome = await stack.push(wx.subscribe_xml(openid=OPENID))
+    assert welcome.reply and "关注" in welcome.reply["Content"]
+    handoff = await stack.push(wx.click_xml("HUMAN_AGENT", openid=OPENID))
+    assert handoff.reply and "人工" in handoff.reply["Content"]
+    silent = await stack.push(wx.text_xml("在吗在吗", openid=OPENID))
+    assert silent.reply is not None and silent.reply["Content"] == "已为您转接人工客服，请稍候"
+    await stack.push(wx.unsubscribe_xml(openid=OPENID))
+    async with stack.rt.db.sessions() as session:
+        customer = (await session.execute(select(Customer))).scalar_one()
+    assert customer.unsubscribed
+
+
+async def test_voice_and_media(stack: Stack):
+    voice = await stack.push(wx.voice_xml(recognition="怎么开发票", openid=OPENID))
+    assert voice.reply and "发票" in voice.reply["Content"]
+    image = await stack.push(wx.image_xml(openid=OPENID))
+    assert image.reply and "文字" in image.reply["Content"]
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+async def test_hostile_requests_are_refused_and_nothing_is_stored(stack: Stack, mode: str):
+    cases = wx.bad_requests(stack.url, TOKEN, mode=mode, aes_key=stack.aes_key, appid=APPID, oversize=100_000)
+    expected = {"wrong_signature": 403, "missing_signature": 403, "wrong_msg_signature": 403,
+                "foreign_appid": 403, "oversize_body": 413}
+    async with aiohttp.ClientSession() as http:
+        for name, prepared in cases.items():
+            result = await wx.send_prepared(prepared, session=http)
+            assert result.status == expected.get(name, 400), (name, result.status, result.body)
+            assert result.reply is None
+    assert await stack.count(Message) == 0
+
+
+async def test_unknown_slug(stack: Stack):
+    result = await wx.push(stack.url.replace("/brand", "/nobody"), TOKEN, wx.text_xml("hi"))
+    assert result.status == 404
