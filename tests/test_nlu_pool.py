@@ -45,6 +45,16 @@ async def test_several_texts_per_request_keep_their_order(pool: NluPool):
     assert all(0 < p.confidence <= 1 and p.ranking and 0 <= p.similarity <= 1 for p in parses)
 
 
+async def test_parses_asked_together_go_as_one_batch(pool: NluPool):
+    before = await _health(pool)
+    texts = [f"订单{i}什么时候发货" for i in range(40)]
+    parses = await asyncio.gather(*(pool.parse([text]) for text in texts))
+    after = await _health(pool)
+    assert all(p[0].intent == "faq/shipping_time" for p in parses)
+    assert sum(a["texts"] - b["texts"] for a, b in zip(after, before)) == 40
+    assert sum(a["batches"] - b["batches"] for a, b in zip(after, before)) == 1  # one request, one graph run
+
+
 async def test_worker_rejects_bad_requests(pool: NluPool):
     async with aiohttp.ClientSession() as http:
         for body in (b"not json", json.dumps({"texts": "一句话"}).encode(), json.dumps({"texts": []}).encode()):
