@@ -98,6 +98,3 @@ class Sender:
             return
         async with self.db.uow() as session:
             await outbox.finish(session, item.id, state="sent", now=now)
-            if thread is not None:
-                row = await session.get(Thread, thread.id)
-                row.window_used += 1

@@ -3,6 +3,7 @@ web app (real model, real database: SQLite and PostgreSQL), replies go out to th
 WeChat API. Only the platform is fake."""
 import asyncio
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from bot.conversation.pipeline import Conversation
 from bot.fakes import wechat_push as wx
 from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from bot.inbox import replies
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model
 from bot.runtime import Runtime, database
@@ -190,3 +192,29 @@ async def test_hostile_requests_are_refused_and_nothing_is_stored(stack: Stack, 
 async def test_unknown_slug(stack: Stack):
     result = await wx.push(stack.url.replace("/brand", "/nobody"), TOKEN, wx.text_xml("hi"))
     assert result.status == 404
+
+
+async def test_handoff_then_agent_reply_reaches_the_customer_and_the_window_is_enforced(stack: Stack):
+    stack.api.user_message(OPENID)
+    handoff = await stack.push(wx.text_xml("转人工", openid=OPENID))
+    assert handoff.reply and "人工" in handoff.reply["Content"]
+    async with stack.rt.db.sessions() as session:
+        thread_id = (await session.execute(select(Message.thread_id))).scalars().first()
+    now = datetime.now(timezone.utc)
+    for i in range(5):
+        await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None,
+                           text=f"您好，我是客服小李（{i}）", now=now)
+    with pytest.raises(replies.ReplyRefused, match="已达平台上限"):
+        await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="第六条", now=now)
+    assert await stack.wait_for(lambda: _count_delivered(stack, 5))
+    assert [d.content for d in stack.api.delivered] == [f"您好，我是客服小李（{i}）" for i in range(5)]
+    with pytest.raises(replies.ReplyRefused, match="48 小时"):
+        await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="太晚了",
+                           now=now + timedelta(hours=49))
+    await stack.push(wx.text_xml("还在吗", openid=OPENID))  # a new customer message reopens the window
+    await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="在的",
+                       now=datetime.now(timezone.utc))
+
+
+async def _count_delivered(stack: Stack, n: int) -> bool:
+    return len(stack.api.delivered) >= n

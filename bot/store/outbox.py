@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.store.models import Customer, Message, OutboxItem, Thread
 
@@ -38,6 +39,7 @@ async def enqueue(session: AsyncSession, message: Message, texts: list[str], now
                         created_at=now)
              for index, text in enumerate(texts)]
     session.add_all(items)
+    thread.window_used += len(items)  # customer-service messages count against the window
     await session.flush()
     return items
 
@@ -62,9 +64,12 @@ async def stale_pending(session: AsyncSession, older_than: datetime) -> list[int
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int, is_postgres: bool) -> list[OutboxItem]:
     """Take due rows for sending, leased so that a crashed sender's rows come back."""
+    earlier = aliased(OutboxItem)
+    waiting_behind = (select(earlier.id).where(  # per customer, messages go out in order
+        earlier.account_id == OutboxItem.account_id, earlier.recipient == OutboxItem.recipient,
+        earlier.id < OutboxItem.id, earlier.state.in_(("queued", "sending"))).exists())
     due = (select(OutboxItem).where(
-        ((OutboxItem.state == "queued") & (OutboxItem.next_attempt_at <= now))
-        | ((OutboxItem.state == "sending") & (OutboxItem.next_attempt_at <= now)))
+        OutboxItem.state.in_(("queued", "sending")), OutboxItem.next_attempt_at <= now, ~waiting_behind)
         .order_by(OutboxItem.id).limit(limit))
     if is_postgres:
         due = due.with_for_update(skip_locked=True)

@@ -1,0 +1,1 @@
+"""Shared inbox and tickets as agents work them: replies, claims, transfers, resolves."""
