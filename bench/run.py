@@ -4,7 +4,8 @@ Measures, in one run (compare ratios, not absolute numbers, on a shared machine)
 training time of the default model, parse latency of one worker (one text per request,
 sequential), throughput and latency under 50 concurrent callers, `carebot ask --file`
 on 1,000 lines (model load included), held-out accuracy, and peak memory (RSS) of a
-worker and of a `carebot serve` process.
+worker and of a `carebot serve` process; then the webhook benchmark (bench/webhook.py)
+on the same model.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 from bot.conversation.evaluation import read_holdout  # noqa: E402
 from bot.nlu.pool import NluPool  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bench.webhook import CONCURRENCY as WEBHOOK_SENDERS, MESSAGES as WEBHOOK_MESSAGES  # noqa: E402
+from bench.webhook import OPEN_SECONDS, webhook_figures  # noqa: E402
 
 CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 CONCURRENCY = 50
@@ -149,6 +152,11 @@ ABLATIONS = {
 }
 
 
+def table(figures: dict) -> str:
+    return "\n".join(f"| {name} | {value:.3f} |" if isinstance(value, float) else f"| {name} | {value} |"
+                     for name, value in figures.items())
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="carebot-bench-"))
     try:
@@ -165,10 +173,10 @@ def main() -> None:
         figures.update(holdout_figures(env))
         for name, overrides in ABLATIONS.items():
             figures.update(holdout_figures({**env, **overrides}, prefix=name))
+        webhook = webhook_figures(model_dir=models)  # the model trained above, not trained again
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rows = "\n".join(f"| {name} | {value:.3f} |" if isinstance(value, float) else f"| {name} | {value} |"
-                     for name, value in figures.items())
+    rows = table(figures)
     report = f"""# Performance
 
 Measured by `make bench` ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores; shared machine,
@@ -187,6 +195,27 @@ treat differences under ~30 % as noise). One NLU worker, one text per request.
   (`carebot ask`); declined = `out_of_scope` or `nlu_fallback`.
 - `no_similarity_signal_*` / `no_complaint_keywords_*`: the same with one safety net of the policy
   switched off, to show what it is worth.
+
+## Webhook
+
+`bench/webhook.py`: one `carebot serve` (SQLite, one NLU worker, the fake WeChat API on loopback)
+taking signed WeChat pushes of FAQ questions, and Rasa's own server (`rasa run --enable-api`) on
+the same model. Latencies are of the HTTP request only (signing, encryption and judging the reply
+happen outside the timed part); a push with no answer within WeChat's 5 s counts at 5,000 ms.
+
+| figure | value |
+|---|---|
+{table(webhook)}
+
+- `webhook_plain_*` / `webhook_safe_*`: closed loop, {WEBHOOK_SENDERS} concurrent senders (one openid each), each
+  sending its next push as soon as the last was answered, {WEBHOOK_MESSAGES:,} pushes, plaintext / safe (AES) mode.
+  `msgs_per_s` counts pushes answered in time; `not_passive`: answered `success` (the reply went through
+  the outbox); `*_cpu`: CPU seconds per second of the server, its NLU worker and the load generator.
+- `rasa_parse_*` / `rasa_rest_*`: the same load on Rasa's `POST /model/parse` and on its REST channel
+  `POST /webhooks/rest/webhook` (an NLU-only model: it answers `[]`, counted in `rasa_rest_empty_answers`).
+  `ratio_*`: carebot msgs/s divided by Rasa's.
+- `open_R_*`: open loop, R pushes/s offered for {OPEN_SECONDS:.0f} s whatever the answers (plaintext); `achieved`:
+  pushes answered in time per second; `settle_s`: how long the server then needed to work off its backlog.
 """
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "performance.md").write_text(report, encoding="utf-8")

@@ -154,6 +154,22 @@ class Started:
                 pass
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a process and of its live children."""
+    try:
+        process = psutil.Process(pid)
+        own = sum(process.cpu_times()[:2])
+        children = 0.0
+        for child in process.children(recursive=True):
+            try:
+                children += sum(child.cpu_times()[:2])
+            except psutil.Error:
+                pass
+        return own, children
+    except psutil.Error:
+        return 0.0, 0.0
+
+
 async def wait_http(http: aiohttp.ClientSession, url: str, proc: Started, limit: float = START_LIMIT_S) -> float:
     started = time.monotonic()
     while time.monotonic() - started < limit:
@@ -373,9 +389,15 @@ async def carebot_phase(work: Path, env: dict[str, str], aes_key: str, http: aio
 
         for mode, name in (("plain", "webhook_plain"), ("safe", "webhook_safe")):
             tally, judged = Tally(), []
+            before, bench_before = cpu_seconds(server.process.pid), time.process_time()
             elapsed, sent = await closed_loop(push_call(http, url, mode, aes_key, mode, tally, judged))
+            after, bench_after = cpu_seconds(server.process.pid), time.process_time()
             judge_pushes(tally, judged)
             figures.update(tally.summary(name, elapsed, sent))
+            # where the 2 cores went during the run (CPU seconds per wall second)
+            figures[f"{name}_serve_cpu"] = (after[0] - before[0]) / elapsed
+            figures[f"{name}_nlu_worker_cpu"] = (after[1] - before[1]) / elapsed
+            figures[f"{name}_load_generator_cpu"] = (bench_after - bench_before) / elapsed
             figures[f"{name}_not_passive"] = tally.not_passive
             figures[f"{name}_timeouts"] = tally.timeouts
             if tally.first_error:
@@ -427,9 +449,12 @@ async def rasa_phase(work: Path, model: Path, http: aiohttp.ClientSession, figur
             warm = Tally()
             await closed_loop(rasa_call(http, base, endpoint, warm), total=CONCURRENCY)
             tally = Tally()
+            before = cpu_seconds(server.process.pid)
             elapsed, sent = await closed_loop(rasa_call(http, base, endpoint, tally))
+            after = cpu_seconds(server.process.pid)
             name = f"rasa_{endpoint}"
             figures.update(tally.summary(name, elapsed, sent))
+            figures[f"{name}_server_cpu"] = (sum(after) - sum(before)) / elapsed
             figures[f"{name}_timeouts"] = tally.timeouts
             if endpoint == "rest":
                 figures["rasa_rest_empty_answers"] = tally.empty
@@ -447,7 +472,7 @@ async def rasa_phase(work: Path, model: Path, http: aiohttp.ClientSession, figur
 
 
 async def _run(work: Path, model_dir: Path | None) -> dict:
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = {"webhook_load_average_at_start": os.getloadavg()[0]}
     api_runner, api_base, api = await start_fake_wechat_api(state=FakeWeChatState(apps={APPID: APP_SECRET}))
     # every customer may get answers through the API too (a late reply goes through the outbox)
     phases = ["warm", "settle", "plain", "safe", *(f"open{r}" for r in OPEN_RATES)]

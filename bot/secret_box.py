@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -23,6 +24,12 @@ def _fernet(master: str | None = None) -> Fernet:
     master = os.environ.get("CAREBOT_SECRET_KEY") if master is None else master
     if not master or len(master) < MIN_KEY_LENGTH:
         raise SecretKeyError(f"set CAREBOT_SECRET_KEY to a string of at least {MIN_KEY_LENGTH} characters")
+    return _derived(master)
+
+
+@lru_cache(maxsize=4)
+def _derived(master: str) -> Fernet:
+    """The key derivation runs once per key, not once per webhook request."""
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"carebot-credentials",
                info=b"fernet-v1").derive(master.encode())
     return Fernet(base64.urlsafe_b64encode(key))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 import uuid
 from typing import TextIO
@@ -38,8 +39,8 @@ async def chat(conversation: Conversation, sender: str, *,
         text = line.rstrip("\r\n")
         if not text.strip() and interactive:
             continue
-        outcome = await conversation.handle(inbound(sender, text))
-        await conversation.claim_passive(outcome.reply_ids)  # printed here: delivered
+        # printed right here: delivered in the channel's own answer, never through an outbox
+        outcome = await conversation.handle(inbound(sender, text), passive_until=math.inf)
         if as_json:
             print(json.dumps(outcome.as_json(), ensure_ascii=False), file=stdout, flush=True)
         else:

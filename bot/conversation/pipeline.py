@@ -9,6 +9,8 @@ crash never leaves a message half handled. A message whose dedupe key is already
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import asyncio
+import time
 from dataclasses import replace
 from datetime import datetime
 
@@ -26,6 +28,7 @@ from bot.store import faq, outbox, threads
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
+FAQ_NAMES_TTL = 2.0  # seconds; an FAQ an admin adds or deletes is known this much later
 Understand = Callable[[list[str]], Awaitable[list[Parse]]]
 
 
@@ -44,23 +47,32 @@ class Conversation:
         self.understand = understand
         self.settings = settings
         self.clock = clock
+        self._faq_names: tuple[float, frozenset[str]] | None = None
 
     def prepare(self, text: str) -> str:
         return normalise(text, self.settings.nlu_max_chars)
 
     async def handle(self, message: InboundMessage, parse: Parse | None = None, *,
-                     dry_run: bool = False) -> Outcome:
-        """Handle one message. With `dry_run`, decide and act but store nothing."""
-        if message.dedupe_key and not dry_run:
-            stored = await self._stored_outcome(message)
-            if stored is not None:
-                return stored
+                     dry_run: bool = False, passive_until: float | None = None) -> Outcome:
+        """Handle one message. With `dry_run`, decide and act but store nothing.
+
+        `passive_until` (a loop time) says the caller will deliver the replies in its own
+        response if they are ready by then: they are stored as delivered that way (one
+        transaction less on the hot path). Replies ready later are stored pending, and a
+        caller that ran out of time hands everything to the outbox (`queue_replies`).
+        """
         normalised = self.prepare(message.text)
-        if parse is None and await self._needs_nlu(message, normalised):
+        async with self.db.sessions() as session:
+            if message.dedupe_key and not dry_run:
+                stored = await self._stored_outcome(session, message)
+                if stored is not None:
+                    return stored
+            needs_nlu = parse is None and await self._needs_nlu(session, message, normalised)
+        if needs_nlu:
             parse = (await self.understand([normalised]))[0]
         try:
             async with self.db.uow() as session:
-                outcome = await self._decide_and_act(session, message, normalised, parse)
+                outcome = await self._decide_and_act(session, message, normalised, parse, passive_until)
                 if dry_run:
                     raise _DryRun(outcome)
                 return outcome
@@ -69,38 +81,41 @@ class Conversation:
         except IntegrityError:
             if not message.dedupe_key:
                 raise
-            stored = await self._stored_outcome(message)  # a concurrent retry stored it first
+            async with self.db.sessions() as session:  # a concurrent retry stored it first
+                stored = await self._stored_outcome(session, message)
             if stored is None:
                 raise
             return stored
 
-    async def claim_passive(self, reply_ids: list[int]) -> bool:
-        """Mark replies as delivered in the channel's own answer; False if the outbox has them."""
+    async def queue_replies(self, reply_ids: list[int], *, passive_too: bool = False) -> int:
+        """Hand replies not delivered in time to the outbox (with `passive_too`, also those
+        stored as answered passively by a caller that then could not answer)."""
         async with self.db.uow() as session:
-            return await outbox.claim_passive(session, reply_ids)
+            return await outbox.queue_pending(session, reply_ids, self.clock(), passive_too=passive_too)
 
-    async def queue_replies(self, reply_ids: list[int]) -> int:
-        """Hand replies not delivered in time to the outbox."""
-        async with self.db.uow() as session:
-            return await outbox.queue_pending(session, reply_ids, self.clock())
+    async def known_faqs(self, session: AsyncSession) -> frozenset[str]:
+        """FAQ names, cached for a moment: read for every message, changed by admins rarely."""
+        now = time.monotonic()
+        if self._faq_names is None or now - self._faq_names[0] > FAQ_NAMES_TTL:
+            self._faq_names = (now, await faq.names(session))
+        return self._faq_names[1]
 
-    async def _needs_nlu(self, message: InboundMessage, normalised: str) -> bool:
+    async def _needs_nlu(self, session: AsyncSession, message: InboundMessage, normalised: str) -> bool:
         if message.msg_type != "text" or not is_meaningful(normalised):
             return False
-        async with self.db.sessions() as session:
-            account = await threads.account_by_slug(session, message.account)
-            thread = await threads.find_thread(session, account.id, message.sender) if account else None
+        account = await threads.account_by_slug(session, message.account)
+        thread = await threads.find_thread(session, account.id, message.sender) if account else None
         if thread is None:
             return True
         return thread.owner == "bot" and pick_option(normalised, _state(thread)) is None
 
-    async def _stored_outcome(self, message: InboundMessage) -> Outcome | None:
-        async with self.db.sessions() as session:
-            stored = await threads.by_dedupe_key(session, message.dedupe_key or "")
-            if stored is None:
-                return None
-            replies = await threads.replies_to(session, stored.id)
-            thread = await session.get(Thread, stored.thread_id)
+    @staticmethod
+    async def _stored_outcome(session: AsyncSession, message: InboundMessage) -> Outcome | None:
+        stored = await threads.by_dedupe_key(session, message.dedupe_key or "")
+        if stored is None:
+            return None
+        replies = await threads.replies_to(session, stored.id)
+        thread = await session.get(Thread, stored.thread_id)
         assert thread is not None
         return Outcome(text=stored.text, intent=stored.intent, confidence=stored.confidence,
                        action=stored.action or "pending", replies=[r.text for r in replies],
@@ -108,7 +123,7 @@ class Conversation:
                        reply_ids=[r.id for r in replies], reply_states=[r.state for r in replies])
 
     async def _decide_and_act(self, session: AsyncSession, message: InboundMessage,
-                              normalised: str, parse: Parse | None) -> Outcome:
+                              normalised: str, parse: Parse | None, passive_until: float | None) -> Outcome:
         now = self.clock()
         account = await threads.ensure_account(session, message.platform, message.account)
         thread = await threads.ensure_thread(session, account, message.sender, now)
@@ -128,7 +143,7 @@ class Conversation:
         elif message.msg_type != "text":
             result, action, decision = ActionResult([texts.NOT_TEXT]), "not_text", None
         else:
-            known = await faq.names(session)
+            known = await self.known_faqs(session)
             decision = decide(parse, normalised, _state(thread), self.settings, known)
             if decision.action == "answer_faq" and decision.faq not in known:
                 decision = replace(decision, action="clarify", options=())
@@ -141,8 +156,10 @@ class Conversation:
             inbound.intent, inbound.confidence = decision.intent, decision.confidence
         if parse is not None:
             inbound.ranking = parse.ranking
+        in_time = passive_until is not None and asyncio.get_running_loop().time() < passive_until
+        reply_state = "passive" if in_time else "pending"
         replies = [Message(thread_id=thread.id, direction="out", author="bot", text=text,
-                           reply_to_id=inbound.id, action=action, created_at=now, state="pending")
+                           reply_to_id=inbound.id, action=action, created_at=now, state=reply_state)
                    for text in result.replies]
         session.add_all(replies)
         thread.updated_at = now

@@ -44,9 +44,11 @@ async def enqueue(session: AsyncSession, message: Message, texts: list[str], now
     return items
 
 
-async def queue_pending(session: AsyncSession, reply_ids: list[int], now: datetime) -> int:
+async def queue_pending(session: AsyncSession, reply_ids: list[int], now: datetime, *,
+                        passive_too: bool = False) -> int:
     """Move pending replies to the outbox (those a passive answer has not claimed)."""
-    rows = await session.execute(update(Message).where(Message.id.in_(reply_ids), Message.state == "pending")
+    states = ("pending", "passive") if passive_too else ("pending",)
+    rows = await session.execute(update(Message).where(Message.id.in_(reply_ids), Message.state.in_(states))
                                  .values(state="queued").returning(Message.id))
     claimed = list(rows.scalars())
     for message in (await session.execute(select(Message).where(Message.id.in_(claimed)))).scalars():

@@ -21,6 +21,7 @@ from bot.store.models import Account, Message
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+ACCOUNT_TTL = 10.0  # seconds a changed account takes to apply
 ACK = "success"
 
 
@@ -35,20 +36,28 @@ class WeChatWebhook:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.background: set[asyncio.Task] = set()
+        self._accounts: dict[str, tuple[float, wechat.Credentials]] = {}
 
-    async def _account(self, slug: str) -> tuple[Account, wechat.Credentials]:
+    async def _account(self, slug: str) -> wechat.Credentials:
+        """The account's credentials, cached briefly (read and unsealed for every push)."""
+        now = asyncio.get_running_loop().time()
+        cached = self._accounts.get(slug)
+        if cached and now - cached[0] < ACCOUNT_TTL:
+            return cached[1]
         async with self.rt.db.sessions() as session:
             account = await threads.account_by_slug(session, slug)
         if account is None or account.platform != wechat.PLATFORM:
             raise web.HTTPNotFound(text=f"no WeChat account {slug!r}")
         try:
-            return account, wechat_credentials(account)
+            credentials = wechat_credentials(account)
         except SecretKeyError as exc:
             log.error("account %s: %s", slug, exc)
             raise web.HTTPServiceUnavailable(text="account credentials unavailable") from None
+        self._accounts[slug] = (now, credentials)
+        return credentials
 
     async def verify(self, request: web.Request) -> web.Response:
-        _, credentials = await self._account(request.match_info["slug"])
+        credentials = await self._account(request.match_info["slug"])
         try:
             return web.Response(text=wechat.verify_url(credentials, dict(request.query)))
         except wechat.WebhookError as exc:
@@ -60,18 +69,20 @@ class WeChatWebhook:
         body = await request.content.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return web.Response(status=413, text="body too large")
-        _, credentials = await self._account(request.match_info["slug"])
+        credentials = await self._account(request.match_info["slug"])
         try:
             push = wechat.parse_push(credentials, request.match_info["slug"], dict(request.query), body,
                                      self.rt.settings.replay_window)
         except wechat.WebhookError as exc:
             log.info("refused WeChat push: %s", exc.reason)
             return web.Response(status=exc.status, text=exc.reason)
-        task = asyncio.ensure_future(self.rt.conversation.handle(push.message))
+        budget = self.rt.settings.passive_budget
+        deadline = asyncio.get_running_loop().time() + budget
+        task = asyncio.ensure_future(self.rt.conversation.handle(push.message, passive_until=deadline))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(task), self.rt.settings.passive_budget)
+            outcome = await asyncio.wait_for(asyncio.shield(task), budget)
         except asyncio.TimeoutError:
             # too late for a passive answer: once the bot is done, its replies go to the outbox
             task.add_done_callback(lambda done: self._spawn(self._queue_late(done)))
@@ -91,26 +102,33 @@ class WeChatWebhook:
             log.error("handling a WeChat message failed: %r", None if done.cancelled() else done.exception())
             return
         outcome: Outcome = done.result()
-        if await self.rt.conversation.queue_replies(outcome.reply_ids):
+        if outcome.duplicate:
+            return  # the request that stored it answers for it
+        if await self.rt.conversation.queue_replies(outcome.reply_ids, passive_too=True):
             self.rt.wake_sender()
 
     async def _claim(self, outcome: Outcome) -> str | None:
-        """Claim the first reply for the passive answer and queue the rest; None: acknowledge only."""
+        """The passive answer (the first reply, or its first part); the rest goes to the outbox.
+
+        None: acknowledge only (nothing to say, or the outbox has it already).
+        """
         if not outcome.reply_ids:
             return None
-        if outcome.duplicate and all(s == "passive" for s in outcome.reply_states):
-            return wechat.split_content(outcome.replies[0])[0]  # a retry: the same answer again
         first, rest = outcome.reply_ids[0], outcome.reply_ids[1:]
-        async with self.rt.db.uow() as session:
-            if not await outbox.claim_passive(session, [first]):
-                return None  # already queued for the API
-            message = await session.get(Message, first)
-            parts = wechat.split_content(message.text)
-            if len(parts) > 1:
-                await outbox.enqueue(session, message, parts[1:], self.rt.conversation.clock())
-        if rest:
-            await self.rt.conversation.queue_replies(rest)
-        if rest or len(parts) > 1:
+        if outcome.reply_states[0] == "pending":  # a retry of a message answered too late
+            async with self.rt.db.uow() as session:
+                if not await outbox.claim_passive(session, [first]):
+                    return None
+        elif outcome.reply_states[0] != "passive":
+            return None  # queued or sent through the API
+        parts = wechat.split_content(outcome.replies[0])
+        if not outcome.duplicate and (len(parts) > 1 or rest):
+            async with self.rt.db.uow() as session:
+                if len(parts) > 1:
+                    message = await session.get(Message, first)
+                    await outbox.enqueue(session, message, parts[1:], self.rt.conversation.clock())
+                if rest:
+                    await outbox.queue_pending(session, rest, self.rt.conversation.clock(), passive_too=True)
             self.rt.wake_sender()
         return parts[0]
 
