@@ -89,6 +89,23 @@ FAQ_TEXTS = [
 _MSG_IDS = itertools.count(7_000_000_000_000_000_000)
 
 
+async def timed_post(tally, timeout_s: float, request) -> tuple[int, bytes] | None:
+    """Send one request and record its latency (a timeout counts as the full limit)."""
+    started = time.perf_counter()
+    try:
+        async with request as response:
+            body = await response.read()
+            status = response.status
+    except asyncio.TimeoutError:
+        tally.latencies.append(timeout_s * 1000)
+        tally.error(f"no answer within {timeout_s} s", timeout=True)
+        return None
+    except aiohttp.ClientError as exc:
+        tally.error(f"{type(exc).__name__}: {exc}")
+        return None
+    tally.latencies.append((time.perf_counter() - started) * 1000)
+    return status, body
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -240,22 +257,11 @@ def push_call(http: aiohttp.ClientSession, url: str, mode: str, aes_key: str, ph
         xml = wx.text_xml(FAQ_TEXTS[n % len(FAQ_TEXTS)], openid=openid(phase, sender), account=ACCOUNT,
                           msg_id=next(_MSG_IDS))
         prepared = wx.prepare_push(url, TOKEN, xml, mode=mode, aes_key=aes_key, appid=APPID)
-        started = time.perf_counter()
-        try:
-            async with http.post(prepared.url, params=prepared.params, data=prepared.body,
-                                 headers=prepared.headers,
-                                 timeout=aiohttp.ClientTimeout(total=WECHAT_TIMEOUT_S)) as response:
-                body = await response.text()
-                status = response.status
-        except asyncio.TimeoutError:
-            tally.latencies.append(WECHAT_TIMEOUT_S * 1000)
-            tally.error(f"no answer within {WECHAT_TIMEOUT_S} s", timeout=True)
-            return
-        except aiohttp.ClientError as exc:
-            tally.error(f"{type(exc).__name__}: {exc}")
-            return
-        tally.latencies.append((time.perf_counter() - started) * 1000)
-        judged.append((prepared, status, body))
+        answer = await timed_post(tally, WECHAT_TIMEOUT_S, http.post(
+            prepared.url, params=prepared.params, data=prepared.body, headers=prepared.headers,
+            timeout=aiohttp.ClientTimeout(total=WECHAT_TIMEOUT_S)))
+        if answer is not None:
+            judged.append((prepared, answer[0], answer[1].decode("utf-8", "replace")))
 
     return call
 
@@ -338,19 +344,11 @@ def rasa_call(http: aiohttp.ClientSession, base: str, endpoint: str, tally: Tall
             url, payload = f"{base}/model/parse", {"text": text}
         else:
             url, payload = f"{base}/webhooks/rest/webhook", {"sender": f"bench-{sender}", "message": text}
-        started = time.perf_counter()
-        try:
-            async with http.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_S)) as response:
-                raw = await response.read()
-                status = response.status
-        except asyncio.TimeoutError:
-            tally.latencies.append(RASA_TIMEOUT_S * 1000)
-            tally.error(f"no answer within {RASA_TIMEOUT_S} s", timeout=True)
+        answer = await timed_post(tally, RASA_TIMEOUT_S, http.post(
+            url, json=payload, timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_S)))
+        if answer is None:
             return
-        except aiohttp.ClientError as exc:
-            tally.error(f"{type(exc).__name__}: {exc}")
-            return
-        tally.latencies.append((time.perf_counter() - started) * 1000)
+        status, raw = answer
         try:
             data = json.loads(raw)
         except ValueError:

@@ -1,7 +1,6 @@
 """Storage on both databases: migrations, ticket numbers, the inbox queue, FAQ edits."""
 import asyncio
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from sqlalchemy import inspect, select
 
