@@ -45,7 +45,10 @@ class DbTokenStore:
                     pass
             result = await session.execute(update(PlatformToken).where(
                 PlatformToken.account_id == account_id,
-                (PlatformToken.refreshing_until.is_(None)) | (PlatformToken.refreshing_until < now))
+                # nobody is refreshing, and nobody has just stored a good token
+                (PlatformToken.refreshing_until.is_(None)) | (PlatformToken.refreshing_until < now),
+                (PlatformToken.access_token.is_(None)) | (PlatformToken.expires_at.is_(None))
+                | (PlatformToken.expires_at <= now + EARLY))
                 .values(refreshing_until=now + REFRESH_LEASE))
             return result.rowcount == 1
 
