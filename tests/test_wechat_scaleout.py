@@ -13,10 +13,16 @@ from tests.conftest import CAREBOT, carebot_env, create_pg_database, run_carebot
 APPID, SECRET = "wx_scale_0001", "scale-secret"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports (the sockets stay open until all are chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 async def _ready(http: aiohttp.ClientSession, port: int, timeout: float = 300) -> None:
@@ -42,16 +48,21 @@ async def test_two_servers_share_one_token_and_never_send_twice(trained_model: P
     added = run_carebot(["account", "add", "wechat", "--slug", "brand", "--appid", APPID,
                          "--secret-env", "APP_SECRET", "--token", "scaleToken1"], env)
     assert added.returncode == 0, added.stderr
-    ports = [_free_port(), _free_port()]
+    ports = _free_ports(2)
+    logs = [open(tmp_path / f"serve-{p}.log", "wb") for p in ports]
     servers = [subprocess.Popen([CAREBOT, "serve", "--port", str(p)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE) for p in ports]
+                                stderr=log) for p, log in zip(ports, logs)]
     openids = [f"oSCALEuser{i:018d}" for i in range(30)]
     for openid in openids:
         api.add_user(openid)
         api.user_message(openid)
     try:
         async with aiohttp.ClientSession() as http:
-            await asyncio.gather(*(_ready(http, p) for p in ports))
+            try:
+                await asyncio.gather(*(_ready(http, p) for p in ports))
+            except AssertionError:
+                raise AssertionError([(s.poll(), (tmp_path / f"serve-{p}.log").read_text()[-1500:])
+                                      for s, p in zip(servers, ports)]) from None
             pushes = [wx.push(f"http://127.0.0.1:{ports[i % 2]}/webhooks/wechat/brand", "scaleToken1",
                               wx.text_xml("怎么开发票", openid=openid), session=http)
                       for i, openid in enumerate(openids)]

@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.nlu import rasa_yaml
 from bot.nlu.names import to_rasa
@@ -122,12 +125,17 @@ async def register_and_activate(db: Database, data_hash: str, path: Path,
                                 metrics: dict | None = None) -> NluModel:
     now = datetime.now(timezone.utc)
     async with db.uow() as session:
-        model = (await session.execute(select(NluModel).where(NluModel.path == str(path)))).scalar_one_or_none()
+        model = (await session.execute(select(NluModel).where(NluModel.path == str(path)))).scalars().first()
         if model is None:
-            model = NluModel(version=f"{now:%Y%m%d-%H%M%S}-{data_hash[:8]}", data_hash=data_hash,
-                             path=str(path), metrics=metrics or {}, created_at=now)
-            session.add(model)
-        elif metrics:
+            try:
+                async with session.begin_nested():
+                    model = NluModel(version=f"{now:%Y%m%d-%H%M%S}-{data_hash[:8]}", data_hash=data_hash,
+                                     path=str(path), metrics=metrics or {}, created_at=now)
+                    session.add(model)
+            except IntegrityError:  # another process registered it in the same second
+                model = (await session.execute(select(NluModel).where(NluModel.path == str(path)))).scalars().first()
+                assert model is not None
+        if metrics:
             model.metrics = metrics
         await session.execute(update(NluModel).where(NluModel.active.is_(True)).values(active=False))
         model.active = True
@@ -142,21 +150,24 @@ async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
     Returns the model and whether it was trained now.
     """
     await load_default_faqs(db, settings)
-    work = settings.home / "training"
-    if work.exists():
-        shutil.rmtree(work)
-    training = await assemble(db, settings, work)
-    target = model_file(settings, training.data_hash)
-    active = await active_model(db)
-    if not force and target.exists():
-        if active is not None and active.path == str(target):
-            return active, False
-        say(f"Model for these data already trained: {target.name}")
-        return await register_and_activate(db, training.data_hash, target), False
-    say(f"Training the NLU model ({settings.config_path.name}, data {training.data_hash[:12]}) ...")
-    partial = target.with_name(target.name.replace(".tar.gz", ".partial.tar.gz"))
-    events = await run_worker(settings, "train", "--data", str(work / "nlu.yml"),
-                              "--config", str(work / "config.yml"), "--out", str(partial))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # a directory of this process's own: several servers may start on one home at once
+    work = Path(tempfile.mkdtemp(prefix="training-", dir=settings.home))
+    try:
+        training = await assemble(db, settings, work)
+        target = model_file(settings, training.data_hash)
+        active = await active_model(db)
+        if not force and target.exists():
+            if active is not None and active.path == str(target):
+                return active, False
+            say(f"Model for these data already trained: {target.name}")
+            return await register_and_activate(db, training.data_hash, target), False
+        say(f"Training the NLU model ({settings.config_path.name}, data {training.data_hash[:12]}) ...")
+        partial = target.with_name(f"partial-{os.getpid()}-{target.name}")
+        events = await run_worker(settings, "train", "--data", str(work / "nlu.yml"),
+                                  "--config", str(work / "config.yml"), "--out", str(partial))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     partial.replace(target)  # atomic: a crash never leaves a half-written model under the final name
     seconds = next((e["seconds"] for e in events if e.get("event") == "trained"), None)
     model = await register_and_activate(db, training.data_hash, target, {"train_seconds": seconds})
