@@ -27,3 +27,6 @@ TICKET_LINE = "工单 {number}：{status}（登记于 {created}）"
 TICKET_STATUS_HEAD = "为您查到以下工单：\n"
 STATUS_LABEL = {"new": "已登记，等待客服处理", "open": "客服处理中", "pending": "等待您的回复",
                 "resolved": "已解决", "closed": "已关闭"}
+CSAT_ASK = "本次服务已结束，感谢您的耐心！请为本次服务打分：直接回复 1-5 的数字（5 分为非常满意）。"
+CSAT_THANKS = "感谢您的评价！我们会继续努力，有其他问题随时发消息给我哦～"
+CSAT_THANKS_LOW = "感谢您的反馈，很抱歉这次没能让您满意，我们会认真改进。如需继续处理，请回复“转人工”。"

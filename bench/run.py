@@ -33,6 +33,7 @@ from bot.nlu.pool import NluPool  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bench.webhook import CONCURRENCY as WEBHOOK_SENDERS, MESSAGES as WEBHOOK_MESSAGES  # noqa: E402
 from bench.webhook import OPEN_SECONDS, webhook_figures  # noqa: E402
+from bench.claims import CLAIMERS, ITEMS as CLAIM_ITEMS, SEQUENTIAL as CLAIM_SEQUENTIAL, claim_figures  # noqa: E402
 
 CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 CONCURRENCY = 50
@@ -174,6 +175,7 @@ def main() -> None:
         for name, overrides in ABLATIONS.items():
             figures.update(holdout_figures({**env, **overrides}, prefix=name))
         webhook = webhook_figures(model_dir=models)  # the model trained above, not trained again
+        claims = claim_figures()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = table(figures)
@@ -198,7 +200,7 @@ treat differences under ~30 % as noise). One NLU worker, one text per request.
 
 ## Webhook
 
-`bench/webhook.py`: one `carebot serve` (SQLite, one NLU worker, the fake WeChat API on loopback)
+`bench/webhook.py`: one `carebot serve` (SQLite, two NLU workers, the fake WeChat API on loopback)
 taking signed WeChat pushes of FAQ questions, and Rasa's own server (`rasa run --enable-api`) on
 the same model. Latencies are of the HTTP request only (signing, encryption and judging the reply
 happen outside the timed part); a push with no answer within WeChat's 5 s counts at 5,000 ms.
@@ -211,11 +213,29 @@ happen outside the timed part); a push with no answer within WeChat's 5 s counts
   sending its next push as soon as the last was answered, {WEBHOOK_MESSAGES:,} pushes, plaintext / safe (AES) mode.
   `msgs_per_s` counts pushes answered in time; `not_passive`: answered `success` (the reply went through
   the outbox); `*_cpu`: CPU seconds per second of the server, its NLU worker and the load generator.
+- `webhook_weibo_*`: the same closed loop with Weibo JSON pushes (signed with the app secret) to
+  `/webhooks/weibo/bench-weibo`; `not_passive`: acknowledged with an empty body (the reply went through
+  the fake `messages/reply.json`, counted in `webhook_weibo_outbox_deliveries`).
 - `rasa_parse_*` / `rasa_rest_*`: the same load on Rasa's `POST /model/parse` and on its REST channel
   `POST /webhooks/rest/webhook` (an NLU-only model: it answers `[]`, counted in `rasa_rest_empty_answers`).
   `ratio_*`: carebot msgs/s divided by Rasa's.
 - `open_R_*`: open loop, R pushes/s offered for {OPEN_SECONDS:.0f} s whatever the answers (plaintext); `achieved`:
   pushes answered in time per second; `settle_s`: how long the server then needed to work off its backlog.
+
+## Inbox claims
+
+`bench/claims.py`: claims through the inbox service (`bot.inbox.queue.claim`: conditional UPDATE, thread
+update, audit entry and change notification in one transaction), on SQLite and on a throwaway PostgreSQL.
+Target: `claim_p99_ms` under 50 ms.
+
+| figure | value |
+|---|---|
+{table(claims)}
+
+- `*_claim_p50_ms` / `*_claim_p99_ms`: one agent claiming {CLAIM_SEQUENTIAL} items one after another (what a click waits for).
+- `*_race_*`: {CLAIMERS} claimers in one process over {CLAIM_ITEMS:,} waiting items, each taking one of the 20 oldest
+  still waiting (so they collide); latency of an attempt, won or lost, including the wait for the event loop
+  shared by the {CLAIMERS} claimers and for the connection pool; every item was won exactly once (checked).
 """
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "performance.md").write_text(report, encoding="utf-8")

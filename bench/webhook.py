@@ -2,17 +2,22 @@
 
 Measures, in one run (compare ratios, not absolute numbers, on a shared machine):
 - closed loop: 50 concurrent senders (one openid each) push FAQ text messages to
-  `/webhooks/wechat/bench`, in plaintext and in safe (AES) mode: p50/p99 latency, messages/s,
-  errors and pushes answered `success` instead of a passive reply;
+  `/webhooks/wechat/bench`, in plaintext and in safe (AES) mode, and Weibo JSON pushes to
+  `/webhooks/weibo/bench-weibo`: p50/p99 latency, messages/s, errors and pushes acknowledged
+  (`success` / an empty body) instead of answered passively;
 - Rasa 3.6's `rasa run --enable-api` on the same NLU model under the same load, on
   `POST /model/parse` and on the REST channel `POST /webhooks/rest/webhook`;
 - open loop against carebot (plaintext): pushes fired at a fixed offered rate regardless of
   answers; p99 latency and the rate actually answered at each offered rate.
 
-Everything runs on 127.0.0.1 (the WeChat API is the loopback fake, started in this process);
+Everything runs on 127.0.0.1 (the WeChat and Weibo APIs are loopback fakes, started in this process);
 every loop is bounded in count and time; every process started here is stopped on the way out.
 
-    .venv/bin/python bench/webhook.py [--model-dir DIR]
+    .venv/bin/python bench/webhook.py [--model-dir DIR] [--only carebot|rasa] [--modes plain,safe,weibo]
+                                      [--rates 10,50,100,200] [--messages N]
+
+The options narrow a run while tuning (e.g. `--only carebot --modes plain --rates ""`);
+`make bench` runs everything.
 
 `--model-dir` (or `webhook_figures(model_dir=...)`): a directory holding an already trained
 `nlu-*.tar.gz`; it is copied into the fresh models directory so `carebot train` only registers
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
 
@@ -42,7 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.fakes import wechat_push as wx  # noqa: E402
+from bot.fakes import weibo_push as wb  # noqa: E402
 from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api  # noqa: E402
+from bot.fakes.weibo_api import FakeWeiboState, start_fake_weibo_api  # noqa: E402
 
 CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 RASA = str(ROOT / ".venv-nlu" / "bin" / "rasa")
@@ -57,6 +65,8 @@ SETTLE_LIMIT_S = 45.0         # waiting for the server to work off a backlog, at
 START_LIMIT_S = 240.0
 
 SLUG, APPID, TOKEN = "bench", "wx_bench", "benchToken1"
+WEIBO_SLUG, WEIBO_UID = "bench-weibo", 1902538057
+WEIBO_SECRET, WEIBO_TOKEN = "bench-weibo-app-secret", "2.00benchWeiboToken"
 APP_SECRET = "bench-app-secret"
 SECRET_KEY = "bench-secret-key-0123456789abcdefghijklmnop"
 ACCOUNT = "gh_benchaccount01"
@@ -87,6 +97,19 @@ FAQ_TEXTS = [
 ]
 
 _MSG_IDS = itertools.count(7_000_000_000_000_000_000)
+_WEIBO_TIMES = itertools.count(1_700_000_000)  # a distinct created_at (seconds) per Weibo push
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one run measures (everything by default)."""
+
+    carebot: bool = True
+    rasa: bool = True
+    modes: tuple[str, ...] = ("plain", "safe", "weibo")  # WeChat plaintext, WeChat safe mode, Weibo
+    rates: tuple[int, ...] = OPEN_RATES
+    messages: int = MESSAGES
+    nlu_workers: int = 2  # one per core: the service itself needs little CPU
 
 
 async def timed_post(tally, timeout_s: float, request) -> tuple[int, bytes] | None:
@@ -129,6 +152,11 @@ def alnum_aes_key() -> str:
 
 def openid(phase: str, n: int) -> str:
     return f"oBENCH{phase}{n:0{22 - len(phase)}d}"
+
+
+def weibo_uid(phase: str, n: int) -> int:
+    """A Weibo uid per phase and sender (one thread each, like the WeChat openids)."""
+    return 5_000_000_000 + (sum(map(ord, phase)) % 10_000) * 1_000 + n
 
 
 # --- processes ---
@@ -215,6 +243,11 @@ def prepare_carebot(env: dict[str, str], aes_key: str, model_dir: Path | None) -
                            env=env, capture_output=True, text=True, timeout=120)
     if added.returncode != 0:
         raise RuntimeError(f"carebot account add failed:\n{added.stderr[-2000:]}")
+    added = subprocess.run([CAREBOT, "account", "add", "weibo", "--slug", WEIBO_SLUG, "--uid", str(WEIBO_UID),
+                            "--app-secret-env", "BENCH_WEIBO_SECRET", "--access-token-env", "BENCH_WEIBO_TOKEN"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    if added.returncode != 0:
+        raise RuntimeError(f"carebot account add weibo failed:\n{added.stderr[-2000:]}")
     trained = subprocess.run([CAREBOT, "train"], env=env, capture_output=True, text=True, timeout=1800)
     if trained.returncode != 0:
         raise RuntimeError(f"carebot train failed:\n{trained.stderr[-3000:]}")
@@ -250,13 +283,19 @@ Call = Callable[[int, int], Awaitable[None]]  # (sender, sequence number) -> Non
 
 def push_call(http: aiohttp.ClientSession, url: str, mode: str, aes_key: str, phase: str,
               tally: Tally, judged: list) -> Call:
-    """One WeChat push of an FAQ text, signed (and encrypted) beforehand; the reply is judged
-    (and decrypted) after the run, so the load generator spends as little CPU as possible."""
+    """One push of an FAQ text (WeChat in `mode` plain or safe, or Weibo), signed (and
+    encrypted) beforehand; the reply is judged (and decrypted) after the run, so the load
+    generator spends as little CPU as possible."""
 
     async def call(sender: int, n: int) -> None:
-        xml = wx.text_xml(FAQ_TEXTS[n % len(FAQ_TEXTS)], openid=openid(phase, sender), account=ACCOUNT,
-                          msg_id=next(_MSG_IDS))
-        prepared = wx.prepare_push(url, TOKEN, xml, mode=mode, aes_key=aes_key, appid=APPID)
+        text = FAQ_TEXTS[n % len(FAQ_TEXTS)]
+        if mode == "weibo":  # created_at differs per push: Weibo's dedupe key has no message id
+            prepared = wb.prepare_push(url.replace(f"/wechat/{SLUG}", f"/weibo/{WEIBO_SLUG}"), WEIBO_SECRET,
+                                       wb.text_push(text, sender_id=weibo_uid(phase, sender), receiver_id=WEIBO_UID,
+                                                    at=next(_WEIBO_TIMES)))
+        else:
+            xml = wx.text_xml(text, openid=openid(phase, sender), account=ACCOUNT, msg_id=next(_MSG_IDS))
+            prepared = wx.prepare_push(url, TOKEN, xml, mode=mode, aes_key=aes_key, appid=APPID)
         answer = await timed_post(tally, WECHAT_TIMEOUT_S, http.post(
             prepared.url, params=prepared.params, data=prepared.body, headers=prepared.headers,
             timeout=aiohttp.ClientTimeout(total=WECHAT_TIMEOUT_S)))
@@ -268,12 +307,13 @@ def push_call(http: aiohttp.ClientSession, url: str, mode: str, aes_key: str, ph
 
 def judge_pushes(tally: Tally, judged: list) -> None:
     for prepared, status, body in judged:
-        result = wx.read_reply(prepared, status, body)
+        weibo = isinstance(prepared, wb.PreparedPush)
+        result = (wb if weibo else wx).read_reply(prepared, status, body)
         if not result.ok:
             tally.error(result.error or f"HTTP {status}")
         else:
             tally.ok += 1  # answered in time (passively, or acknowledged for the outbox)
-            if result.reply is None or not result.reply.get("Content"):
+            if result.reply is None or not result.reply.get("text" if weibo else "Content"):
                 tally.not_passive += 1  # acknowledged with `success`: the answer went to the outbox
     judged.clear()
 
@@ -369,7 +409,7 @@ def rasa_call(http: aiohttp.ClientSession, base: str, endpoint: str, tally: Tall
 # --- the benchmark ---
 
 async def carebot_phase(work: Path, env: dict[str, str], aes_key: str, http: aiohttp.ClientSession,
-                        figures: dict) -> None:
+                        figures: dict, scope: Scope) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/wechat/{SLUG}"
     server = Started("carebot serve", [CAREBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -385,10 +425,12 @@ async def carebot_phase(work: Path, env: dict[str, str], aes_key: str, http: aio
         if warm.errors:
             print(f"warning: {warm.errors} errors while warming up: {warm.first_error}", flush=True)
 
-        for mode, name in (("plain", "webhook_plain"), ("safe", "webhook_safe")):
+        for mode in scope.modes:
+            name = f"webhook_{mode}"
             tally, judged = Tally(), []
             before, bench_before = cpu_seconds(server.process.pid), time.process_time()
-            elapsed, sent = await closed_loop(push_call(http, url, mode, aes_key, mode, tally, judged))
+            elapsed, sent = await closed_loop(push_call(http, url, mode, aes_key, mode, tally, judged),
+                                              total=scope.messages)
             after, bench_after = cpu_seconds(server.process.pid), time.process_time()
             judge_pushes(tally, judged)
             figures.update(tally.summary(name, elapsed, sent))
@@ -405,7 +447,7 @@ async def carebot_phase(work: Path, env: dict[str, str], aes_key: str, http: aio
                   f"{tally.not_passive} not passive ({sent} sent in {elapsed:.1f} s)", flush=True)
             await settle(http, url, aes_key)
 
-        for rate in OPEN_RATES:
+        for rate in scope.rates:
             result = await open_loop(http, url, aes_key, rate)
             figures.update(result)
             figures[f"open_{rate}_settle_s"] = await settle(http, url, aes_key)
@@ -420,7 +462,7 @@ async def carebot_phase(work: Path, env: dict[str, str], aes_key: str, http: aio
         server.stop()
 
 
-async def rasa_phase(work: Path, model: Path, http: aiohttp.ClientSession, figures: dict) -> None:
+async def rasa_phase(work: Path, model: Path, http: aiohttp.ClientSession, figures: dict, scope: Scope) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     credentials = work / "credentials.yml"
@@ -448,7 +490,7 @@ async def rasa_phase(work: Path, model: Path, http: aiohttp.ClientSession, figur
             await closed_loop(rasa_call(http, base, endpoint, warm), total=CONCURRENCY)
             tally = Tally()
             before = cpu_seconds(server.process.pid)
-            elapsed, sent = await closed_loop(rasa_call(http, base, endpoint, tally))
+            elapsed, sent = await closed_loop(rasa_call(http, base, endpoint, tally), total=scope.messages)
             after = cpu_seconds(server.process.pid)
             name = f"rasa_{endpoint}"
             figures.update(tally.summary(name, elapsed, sent))
@@ -469,7 +511,7 @@ async def rasa_phase(work: Path, model: Path, http: aiohttp.ClientSession, figur
         server.stop()
 
 
-async def _run(work: Path, model_dir: Path | None) -> dict:
+async def _run(work: Path, model_dir: Path | None, scope: Scope) -> dict:
     figures: dict[str, float] = {"webhook_load_average_at_start": os.getloadavg()[0]}
     api_runner, api_base, api = await start_fake_wechat_api(state=FakeWeChatState(apps={APPID: APP_SECRET}))
     # every customer may get answers through the API too (a late reply goes through the outbox)
@@ -479,9 +521,14 @@ async def _run(work: Path, model_dir: Path | None) -> dict:
             api.add_user(openid(phase, n))
             api.user_message(openid(phase, n))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    # the fake Weibo API lets every fan be written to (late replies go through it)
+    weibo_runner, weibo_base, weibo_api = await start_fake_weibo_api(
+        state=FakeWeiboState(tokens={WEIBO_TOKEN: str(WEIBO_UID)}, strict_windows=False))
     env.update(CAREBOT_HOME=str(work / "home"), CAREBOT_MODELS_DIR=str(work / "models"),
                CAREBOT_SECRET_KEY=SECRET_KEY, CAREBOT_WECHAT_API_BASE=api_base,
-               CAREBOT_BUSINESS_HOURS="00:00-23:59", BENCH_APP_SECRET=APP_SECRET)
+               CAREBOT_WEIBO_API_BASE=weibo_base, CAREBOT_BUSINESS_HOURS="00:00-23:59",
+               CAREBOT_NLU_WORKERS=str(scope.nlu_workers),
+               BENCH_APP_SECRET=APP_SECRET, BENCH_WEIBO_SECRET=WEIBO_SECRET, BENCH_WEIBO_TOKEN=WEIBO_TOKEN)
     aes_key = alnum_aes_key()
     try:
         started = time.monotonic()
@@ -489,31 +536,36 @@ async def _run(work: Path, model_dir: Path | None) -> dict:
         figures["webhook_setup_s"] = time.monotonic() - started
         connector = aiohttp.TCPConnector(limit=2000)
         async with aiohttp.ClientSession(connector=connector) as http:
-            await carebot_phase(work, env, aes_key, http, figures)
-            await rasa_phase(work, model, http, figures)
+            if scope.carebot:
+                await carebot_phase(work, env, aes_key, http, figures, scope)
+            if scope.rasa:
+                await rasa_phase(work, model, http, figures, scope)
     finally:
         await api_runner.cleanup()
-    for name in ("plain", "safe"):
+        await weibo_runner.cleanup()
+    for name in scope.modes:
+        ours = figures.get(f"webhook_{name}_msgs_per_s", float("nan"))
         rasa = figures.get("rasa_parse_msgs_per_s") or float("nan")
-        figures[f"ratio_{name}_to_rasa_parse"] = figures[f"webhook_{name}_msgs_per_s"] / rasa
+        figures[f"ratio_{name}_to_rasa_parse"] = ours / rasa
         rest = figures.get("rasa_rest_msgs_per_s") or float("nan")
-        figures[f"ratio_{name}_to_rasa_rest"] = figures[f"webhook_{name}_msgs_per_s"] / rest
+        figures[f"ratio_{name}_to_rasa_rest"] = ours / rest
     figures["webhook_outbox_deliveries"] = len(api.delivered)
+    figures["webhook_weibo_outbox_deliveries"] = len(weibo_api.delivered)
     return figures
 
 
-def webhook_figures(model_dir: Path | str | None = None) -> dict:
-    """Run the whole webhook benchmark; print and return its figures."""
+def webhook_figures(model_dir: Path | str | None = None, scope: Scope = Scope()) -> dict:
+    """Run the webhook benchmark (all of it by default); print and return its figures."""
     work = Path(tempfile.mkdtemp(prefix="carebot-webhook-"))
     started = time.monotonic()
     try:
-        figures = asyncio.run(_run(work, Path(model_dir) if model_dir else None))
+        figures = asyncio.run(_run(work, Path(model_dir) if model_dir else None, scope))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures["webhook_bench_s"] = time.monotonic() - started
-    print(f"carebot : Rasa /model/parse msgs/s = {figures['ratio_plain_to_rasa_parse']:.2f} (plaintext), "
-          f"{figures['ratio_safe_to_rasa_parse']:.2f} (safe mode); : Rasa REST channel = "
-          f"{figures['ratio_plain_to_rasa_rest']:.2f} (plaintext)")
+    ratios = ", ".join(f"{mode}: {figures[f'ratio_{mode}_to_rasa_rest']:.2f} (REST channel), "
+                       f"{figures[f'ratio_{mode}_to_rasa_parse']:.2f} (/model/parse)" for mode in scope.modes)
+    print(f"carebot : Rasa msgs/s = {ratios}")
     for name, value in figures.items():
         print(f"{name:36} {value:.3f}" if isinstance(value, float) else f"{name:36} {value}")
     return figures
@@ -522,8 +574,19 @@ def webhook_figures(model_dir: Path | str | None = None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", help="directory with an already trained nlu-*.tar.gz (copied, not moved)")
+    parser.add_argument("--only", choices=("carebot", "rasa"), help="measure one server only")
+    parser.add_argument("--modes", default="plain,safe,weibo",
+                        help="closed-loop modes (WeChat plain, safe; weibo), comma-separated")
+    parser.add_argument("--rates", default=",".join(map(str, OPEN_RATES)),
+                        help="open-loop rates (messages/s), comma-separated; empty for none")
+    parser.add_argument("--messages", type=int, default=MESSAGES, help="pushes per closed-loop run")
+    parser.add_argument("--nlu-workers", type=int, default=Scope.nlu_workers, help="NLU workers of carebot serve")
     args = parser.parse_args()
-    webhook_figures(args.model_dir)
+    scope = Scope(carebot=args.only != "rasa", rasa=args.only != "carebot",
+                  modes=tuple(m for m in args.modes.split(",") if m),
+                  rates=tuple(int(r) for r in args.rates.split(",") if r), messages=args.messages,
+                  nlu_workers=args.nlu_workers)
+    webhook_figures(args.model_dir, scope)
 
 
 if __name__ == "__main__":

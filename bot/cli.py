@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot import cli_agents, cli_tickets
 from bot.channels import console
 from bot.conversation.evaluation import read_holdout, score
 from bot.conversation.messages import InboundMessage
@@ -168,7 +169,7 @@ async def cmd_faq_export(args: argparse.Namespace) -> None:
     print(f"Exported {len(records)} FAQ intents to {args.file}")
 
 
-def _secret_from(env_name: str | None, what: str) -> str:
+def _secret_from(env_name: str | None, what: str, flag: str = "--secret-env") -> str:
     """Secrets come from an environment variable or stdin, never from the command line."""
     if env_name:
         value = os.environ.get(env_name, "")
@@ -180,7 +181,7 @@ def _secret_from(env_name: str | None, what: str) -> str:
         return getpass.getpass(f"{what}: ")
     value = sys.stdin.readline().strip()
     if not value:
-        raise CliError(f"no {what} on stdin (or give --secret-env VAR)")
+        raise CliError(f"no {what} on stdin (or give {flag} VAR)")
     return value
 
 
@@ -189,9 +190,35 @@ def _random_alnum(length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-async def cmd_account_add(args: argparse.Namespace) -> None:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", args.slug):
+def _check_slug(slug: str) -> None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", slug):
         raise CliError("--slug must be lower-case letters, digits and dashes (it becomes the webhook URL)")
+
+
+def _seal_all(secrets_by_name: dict[str, str]) -> dict[str, str | None]:
+    try:
+        return {name: seal(value) for name, value in secrets_by_name.items()}
+    except SecretKeyError as exc:
+        raise CliError(str(exc))
+
+
+async def _add_account(platform: str, args: argparse.Namespace, app_id: str | None,
+                       sealed: dict[str, str | None]) -> str:
+    """Store the account; returns its webhook URL as the platform must be told it."""
+    settings = Settings.from_env()
+    async with database(settings) as db:
+        async with db.uow() as session:
+            try:
+                await accounts.add(session, platform=platform, slug=args.slug, name=args.name or args.slug,
+                                   app_id=app_id, sealed=sealed)
+            except accounts.AccountExists as exc:
+                raise CliError(str(exc))
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return f"{base.rstrip('/')}/webhooks/{platform}/{args.slug}"
+
+
+async def cmd_account_add(args: argparse.Namespace) -> None:
+    _check_slug(args.slug)
     token = args.token or _random_alnum(32)
     if not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
         raise CliError("--token must be 3-32 letters or digits (WeChat's rule)")
@@ -199,24 +226,55 @@ async def cmd_account_add(args: argparse.Namespace) -> None:
     if not re.fullmatch(r"[A-Za-z0-9]{43}", aes_key):
         raise CliError("--aes-key must be the 43-character EncodingAESKey")
     app_secret = _secret_from(args.secret_env, "AppSecret")
-    try:
-        sealed = {"secret": seal(app_secret), "token": seal(token), "aes_key": seal(aes_key)}
-    except SecretKeyError as exc:
-        raise CliError(str(exc))
-    settings = Settings.from_env()
-    async with database(settings) as db:
-        async with db.uow() as session:
-            try:
-                await accounts.add(session, platform="wechat", slug=args.slug, name=args.name or args.slug,
-                                   app_id=args.appid, sealed=sealed)
-            except accounts.AccountExists as exc:
-                raise CliError(str(exc))
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    sealed = _seal_all({"secret": app_secret, "token": token, "aes_key": aes_key})
+    url = await _add_account("wechat", args, args.appid, sealed)
     print(f"Added WeChat account {args.slug}. In the WeChat admin console (基本配置 > 服务器配置) set:")
-    print(f"  URL (服务器地址):           {base.rstrip('/')}/webhooks/wechat/{args.slug}")
+    print(f"  URL (服务器地址):           {url}")
     print(f"  Token (令牌):               {token}")
     print(f"  EncodingAESKey:             {aes_key}   (any mode works: plaintext, compatible, safe)")
     print("The AppSecret is stored encrypted and is never shown.")
+
+
+async def cmd_account_add_weibo(args: argparse.Namespace) -> None:
+    """A Weibo account: its app secret signs the pushes, its access token sends replies."""
+    _check_slug(args.slug)
+    if args.uid is not None and not re.fullmatch(r"[0-9]{1,20}", args.uid):
+        raise CliError("--uid must be the account's numeric Weibo uid")
+    app_secret = _secret_from(args.app_secret_env, "App Secret", "--app-secret-env")
+    access_token = _secret_from(args.access_token_env, "access token", "--access-token-env")
+    sealed = _seal_all({"app_secret": app_secret, "access_token": access_token})
+    if args.update:
+        settings = Settings.from_env()
+        async with database(settings) as db:
+            async with db.uow() as session:
+                if not await accounts.replace_credentials(session, platform="weibo", slug=args.slug,
+                                                          app_id=args.uid, sealed=sealed):
+                    raise CliError(f"no Weibo account {args.slug!r} to update (see `carebot account list`)")
+        print(f"Updated the credentials of Weibo account {args.slug} (running servers use them within 10 s); "
+              "queued replies that failed on the old token must be sent again by an agent.")
+        return
+    url = await _add_account("weibo", args, args.uid, sealed)
+    print(f"Added Weibo account {args.slug}. In the Weibo fan-service platform (粉丝服务平台 > 高级功能 > "
+          "开发者模式) set:")
+    print(f"  URL (服务器地址):           {url}")
+    print("Weibo signs its pushes with the app's App Secret; the App Secret and access token are stored "
+          "encrypted and are never shown.")
+    if args.uid is None:
+        print("Without --uid, pushes for any receiver_id signed with this App Secret are accepted.")
+
+
+async def _account_credentials(slug: str, platform: str, label: str, unseal) -> tuple[Settings, object]:
+    """An account's unsealed credentials, for the simulators."""
+    settings = Settings.from_env()
+    async with database(settings) as db:
+        async with db.sessions() as session:
+            account = await threads.account_by_slug(session, slug)
+    if account is None or account.platform != platform:
+        raise CliError(f"no {label} account {slug!r} (see `carebot account list`)")
+    try:
+        return settings, unseal(account)
+    except SecretKeyError as exc:
+        raise CliError(str(exc))
 
 
 async def cmd_account_list(args: argparse.Namespace) -> None:
@@ -235,18 +293,9 @@ async def cmd_account_list(args: argparse.Namespace) -> None:
 async def cmd_simulate_wechat(args: argparse.Namespace) -> None:
     """Push a message as WeChat would (signed, encrypted in safe mode) and print the reply."""
     from bot.fakes import wechat_push
-    from bot.web.webhooks import wechat_credentials
+    from bot.web.wechat_webhook import wechat_credentials
 
-    settings = Settings.from_env()
-    async with database(settings) as db:
-        async with db.sessions() as session:
-            account = await threads.account_by_slug(session, args.slug)
-    if account is None or account.platform != "wechat":
-        raise CliError(f"no WeChat account {args.slug!r} (see `carebot account list`)")
-    try:
-        credentials = wechat_credentials(account)
-    except SecretKeyError as exc:
-        raise CliError(str(exc))
+    settings, credentials = await _account_credentials(args.slug, "wechat", "WeChat", wechat_credentials)
     base = args.url or f"http://{settings.host}:{settings.port}"
     mode = "safe" if args.safe else "compat" if args.compat else "plain"
     result = await wechat_push.push(f"{base.rstrip('/')}/webhooks/wechat/{args.slug}", credentials.token,
@@ -258,6 +307,29 @@ async def cmd_simulate_wechat(args: argparse.Namespace) -> None:
         print(result.reply.get("Content", ""))
     else:
         print(f"(HTTP {result.status}: {result.body[:200] or 'empty'}; a reply, if any, goes through the API)")
+
+
+async def cmd_simulate_weibo(args: argparse.Namespace) -> None:
+    """Push a message as Weibo would (signed with the app secret) and print the passive reply."""
+    from bot.fakes import weibo_push
+    from bot.web.weibo_webhook import weibo_credentials
+
+    settings, credentials = await _account_credentials(args.slug, "weibo", "Weibo", weibo_credentials)
+    if not args.sender.isdigit():
+        raise CliError("--sender must be a numeric Weibo uid")
+    base = args.url or f"http://{settings.host}:{settings.port}"
+    build = weibo_push.mention_push if args.mention else weibo_push.text_push
+    message = build(" ".join(args.text), sender_id=int(args.sender),
+                    receiver_id=int(credentials.uid or weibo_push.DEFAULT_ACCOUNT))
+    result = await weibo_push.push(f"{base.rstrip('/')}/webhooks/weibo/{args.slug}", credentials.app_secret, message)
+    if result.status is None:
+        raise CliError(f"no answer from {base}: {result.error}")
+    if result.error:
+        raise CliError(f"Weibo would refuse the answer: {result.error} (HTTP {result.status}: {result.body[:200]})")
+    if result.reply:
+        print(result.reply["text"])
+    else:
+        print("(acknowledged with an empty body; a reply, if any, goes through messages/reply.json)")
 
 
 async def cmd_serve(args: argparse.Namespace) -> None:
@@ -283,6 +355,15 @@ async def cmd_serve(args: argparse.Namespace) -> None:
         finally:
             await runner.cleanup()
             await pool.close()
+
+
+def _simulator(simulate, platform: str, label: str, func) -> argparse.ArgumentParser:
+    parser = simulate.add_parser(platform, help=f"push a message to a running server as {label} would")
+    parser.add_argument("--slug", required=True)
+    parser.add_argument("--url", help="server base URL (default: CAREBOT_HOST/PORT)")
+    parser.add_argument("text", nargs="+")
+    parser.set_defaults(func=func)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -333,22 +414,32 @@ def build_parser() -> argparse.ArgumentParser:
     add_wechat.add_argument("--aes-key", help="the EncodingAESKey (43 letters/digits; generated if omitted)")
     add_wechat.add_argument("--name")
     add_wechat.set_defaults(func=cmd_account_add)
+    add_weibo = add.add_parser("weibo", help="a Weibo account on the fan-service platform")
+    add_weibo.add_argument("--slug", required=True)
+    add_weibo.add_argument("--app-secret-env", help="environment variable holding the App Secret (else stdin)")
+    add_weibo.add_argument("--access-token-env", help="environment variable holding the access token (else stdin)")
+    add_weibo.add_argument("--uid", help="the account's Weibo uid (pushes for other receivers are refused)")
+    add_weibo.add_argument("--name")
+    add_weibo.add_argument("--update", action="store_true",
+                           help="replace the credentials of an existing Weibo account (an expired token)")
+    add_weibo.set_defaults(func=cmd_account_add_weibo)
     account.add_parser("list", help="list accounts (never secrets)").set_defaults(func=cmd_account_list)
 
     simulate = sub.add_parser("simulate").add_subparsers(dest="platform", required=True)
-    sim_wechat = simulate.add_parser("wechat", help="push a message to a running server as WeChat would")
-    sim_wechat.add_argument("--slug", required=True)
+    sim_wechat = _simulator(simulate, "wechat", "WeChat", cmd_simulate_wechat)
     sim_wechat.add_argument("--safe", action="store_true", help="safe mode (encrypted)")
     sim_wechat.add_argument("--compat", action="store_true", help="compatible mode")
     sim_wechat.add_argument("--openid", default="oSIMULATEDuser000000000000001")
-    sim_wechat.add_argument("--url", help="server base URL (default: CAREBOT_HOST/PORT)")
-    sim_wechat.add_argument("text", nargs="+")
-    sim_wechat.set_defaults(func=cmd_simulate_wechat)
+    sim_weibo = _simulator(simulate, "weibo", "Weibo", cmd_simulate_weibo)
+    sim_weibo.add_argument("--sender", default="2489518277", help="the fan's Weibo uid")
+    sim_weibo.add_argument("--mention", action="store_true", help="as a public @mention")
 
     serve = sub.add_parser("serve", help="run the web server, webhooks and NLU workers")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+    cli_agents.add_parsers(sub)
+    cli_tickets.add_parsers(sub, account)
     return parser
 
 

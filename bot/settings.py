@@ -97,11 +97,24 @@ class Settings:
     human_click_key: str = "HUMAN_AGENT"
     window_hours: int = 48
     window_messages: int = 5
+    weibo_api_base: str = "https://m.api.weibo.com"
+    # Weibo: replies within this long after a message, follow, click or scan (0: no count limit)
+    weibo_window_hours: int = 48
+    weibo_window_messages: int = 0
+    # after a public @mention only this many replies (protocols.md: 1, unsure today)
+    weibo_mention_replies: int = 1
+    # a complaint said in public (a mention) spreads: its ticket's priority (urgent | high)
+    public_complaint_priority: str = "urgent"
     public_url: str = ""  # how the platforms reach this server, shown by `carebot account add`
     # NLU worker
     nlu_workers: int = 1
     nlu_timeout: float = 5.0
     nlu_start_timeout: float = 180.0
+    # SLA breaches: how often each server checks, and where they are POSTed as JSON ("" = nowhere)
+    sla_check_interval: float = 15.0
+    sla_webhook_url: str = ""
+    # ask the customer for a 1-5 rating when an agent resolves (a resolve may still say no)
+    csat_on_resolve: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -121,12 +134,13 @@ class Settings:
             "config_path": Path(get("NLU_CONFIG", str(PROJECT_ROOT / "config.yml"))),
             "nlu_data_dir": Path(get("NLU_DATA", str(PROJECT_ROOT / "nlu_data"))),
         }
-        for name in ("host", "timezone", "wechat_api_base", "human_click_key", "public_url"):
+        for name in ("host", "timezone", "wechat_api_base", "human_click_key", "public_url", "weibo_api_base",
+                     "public_complaint_priority"):
             if get(name.upper()) is not None:
                 kwargs[name] = get(name.upper())
         for name in ("port", "max_misunderstandings", "clarify_options", "nlu_max_chars",
                      "first_response_minutes", "nlu_workers", "replay_window", "window_hours",
-                     "window_messages"):
+                     "window_messages", "weibo_window_hours", "weibo_window_messages", "weibo_mention_replies"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_int(name, get(name.upper()))
         for name in ("faq_threshold", "intent_threshold", "oos_similarity", "nlu_timeout", "nlu_start_timeout",
@@ -137,11 +151,33 @@ class Settings:
             value = get(name.upper())
             if value is not None:
                 kwargs[name] = tuple(word.strip() for word in value.split(",") if word.strip())
+        if get("SLA_CHECK_INTERVAL") is not None:
+            kwargs["sla_check_interval"] = _as_float("sla_check_interval", get("SLA_CHECK_INTERVAL"))
+        if get("SLA_WEBHOOK_URL"):
+            kwargs["sla_webhook_url"] = get("SLA_WEBHOOK_URL")
+        if get("CSAT_ON_RESOLVE") is not None:
+            kwargs["csat_on_resolve"] = get("CSAT_ON_RESOLVE").strip().lower() not in ("0", "false", "no", "off")
         if get("BUSINESS_HOURS"):
             kwargs["business_hours"] = _parse_hours(get("BUSINESS_HOURS"))
         if get("BUSINESS_DAYS"):
             kwargs["business_days"] = tuple(_as_int("business_days", d) for d in get("BUSINESS_DAYS").split(","))
+        if kwargs.get("public_complaint_priority", "urgent") not in ("urgent", "high"):
+            raise ValueError("CAREBOT_PUBLIC_COMPLAINT_PRIORITY must be urgent or high")
         return cls(**kwargs)
+
+    def reply_window(self, platform: str) -> "ReplyWindow":
+        """How long and how often a platform lets us write to a customer after they wrote."""
+        if platform == "weibo":
+            return ReplyWindow(self.weibo_window_hours, self.weibo_window_messages or None,
+                               self.weibo_mention_replies)
+        return ReplyWindow(self.window_hours, self.window_messages, self.window_messages)
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    hours: int
+    messages: int | None  # None: no limit on the count
+    after_public: int | None  # the count after a public message (a mention)
 
 
 def normalise_database_url(url: str) -> str:

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -72,7 +73,13 @@ def _pg_bin(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL server; yields a DSN prefix without the database name."""
+    with throwaway_postgres() as server:
+        yield server
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server; yields a DSN prefix without the database name (also used by bench/)."""
     root = Path(tempfile.mkdtemp(prefix="carebot-pg-"))
     data, port = root / "data", _free_port()
     as_postgres: list[str] = []

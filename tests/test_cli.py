@@ -139,6 +139,9 @@ def test_serve_healthz_and_hot_swap_without_downtime(env: dict):
     assert "shop" in listed.stdout and "s3cret" not in listed.stdout + added.stdout
     again = run_carebot(["account", "add", "wechat", "--slug", "shop", "--appid", "x", "--secret-env", "APP_SECRET"], env)
     assert again.returncode == 2 and "exists" in again.stderr
+    weibo = run_carebot(["account", "add", "weibo", "--slug", "shop-weibo", "--app-secret-env", "APP_SECRET",
+                         "--uid", "1902538057"], env, stdin="2.00weiboAccessToken\n")
+    assert weibo.returncode == 0 and "/webhooks/weibo/shop-weibo" in weibo.stdout, weibo.stderr
     server = subprocess.Popen([CAREBOT, "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -152,6 +155,9 @@ def test_serve_healthz_and_hot_swap_without_downtime(env: dict):
         first_model = body["model"]
         for mode in ([], ["--safe"]):
             simulated = run_carebot(["simulate", "wechat", "--slug", "shop", *mode, "怎么开发票"], env)
+            assert simulated.returncode == 0 and "发票" in simulated.stdout, simulated.stderr
+        for mention in ([], ["--mention"]):
+            simulated = run_carebot(["simulate", "weibo", "--slug", "shop-weibo", *mention, "怎么开发票"], env)
             assert simulated.returncode == 0 and "发票" in simulated.stdout, simulated.stderr
         # another process trains and activates a new model (a tiny config: seconds)
         tiny = dict(env, CAREBOT_NLU_CONFIG=str(Path(__file__).parent / "data" / "tiny_nlu" / "config.yml"))
@@ -167,3 +173,26 @@ def test_serve_healthz_and_hot_swap_without_downtime(env: dict):
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0
+
+
+def test_account_add_weibo_keeps_secrets_and_refuses_bad_input(env: dict):
+    env = dict(env, CAREBOT_SECRET_KEY="cli-test-secret-key-0123456789abcdef", WB_SECRET="wb-app-secret-value",
+               WB_TOKEN="2.00wbAccessTokenValue")
+    base = ["account", "add", "weibo", "--slug", "brand", "--app-secret-env", "WB_SECRET"]
+    bad_uid = run_carebot([*base, "--access-token-env", "WB_TOKEN", "--uid", "12ab"], env)
+    missing = run_carebot([*base, "--access-token-env", "NOT_SET_ANYWHERE"], env)
+    assert bad_uid.returncode == 2 and "uid" in bad_uid.stderr
+    assert missing.returncode == 2 and "NOT_SET_ANYWHERE" in missing.stderr
+    assert "brand" not in run_carebot(["account", "list"], env).stdout  # nothing stored
+    added = run_carebot([*base, "--access-token-env", "WB_TOKEN", "--uid", "1902538057"], env)
+    assert added.returncode == 0 and "/webhooks/weibo/brand" in added.stdout, added.stderr
+    listed = run_carebot(["account", "list"], env)
+    shown = added.stdout + added.stderr + listed.stdout
+    assert "weibo" in listed.stdout and "wb-app-secret" not in shown and "wbAccessToken" not in shown
+    again = run_carebot([*base, "--access-token-env", "WB_TOKEN"], env)
+    assert again.returncode == 2 and "exists" in again.stderr
+    renewed = run_carebot([*base, "--update"], env, stdin="2.00renewedToken\n")
+    assert renewed.returncode == 0 and "Updated" in renewed.stdout and "renewedToken" not in renewed.stdout
+    nobody = run_carebot(["account", "add", "weibo", "--slug", "nobody", "--app-secret-env", "WB_SECRET",
+                          "--access-token-env", "WB_TOKEN", "--update"], env)
+    assert nobody.returncode == 2 and "no Weibo account" in nobody.stderr

@@ -9,74 +9,47 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.conversation.pipeline import Conversation
 from bot.fakes import wechat_push as wx
 from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.inbox import replies
 from bot.nlu.pool import NluPool
-from bot.nlu.training import ensure_model
-from bot.runtime import Runtime, database
 from bot.secret_box import seal
 from bot.store import accounts
 from bot.store.models import Customer, Message, OutboxItem, Ticket
-from bot.web.app import create_app
 from tests.conftest import make_settings
+from tests.e2e import SECRET_KEY, Probe, serving
 
 APPID, SECRET, TOKEN = "wx_test_app_0001", "app-secret-0001", "carebotToken42"
 OPENID = "oUSERtest000000000000000001"
 
 
 @dataclass
-class Stack:
-    url: str
-    api: FakeWeChatState
-    rt: Runtime
-    aes_key: str
+class Stack(Probe):
+    url: str = ""
+    api: FakeWeChatState | None = None
+    aes_key: str = ""
 
     async def push(self, xml: str, mode: str = "plain", **kwargs) -> wx.PushResult:
         return await wx.push(self.url, TOKEN, xml, mode=mode, aes_key=self.aes_key, appid=APPID, **kwargs)
 
-    async def count(self, model, *where) -> int:
-        async with self.rt.db.sessions() as session:
-            return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
-
-    async def wait_for(self, predicate, timeout: float = 15.0):
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            if await predicate():
-                return True
-            await asyncio.sleep(0.05)
-        return False
-
 
 @pytest_asyncio.fixture
 async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CAREBOT_SECRET_KEY", "test-secret-key-of-at-least-32-characters")
+    monkeypatch.setenv("CAREBOT_SECRET_KEY", SECRET_KEY)
     api_runner, api_base, api = await start_fake_wechat_api(state=FakeWeChatState(apps={APPID: SECRET}))
     api.add_user(OPENID)
     settings = make_settings(tmp_path, database_url, CAREBOT_BUSINESS_HOURS="00:00-23:59",
                              CAREBOT_WECHAT_API_BASE=api_base)
     aes_key = wx.new_aes_key()
-    async with database(settings) as db:
-        async with db.uow() as session:
-            await accounts.add(session, platform="wechat", slug="brand", name="Brand", app_id=APPID,
-                               sealed={"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)})
-        await ensure_model(db, settings, say=lambda _: None)
-        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
-        app = create_app(rt)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        try:
-            yield Stack(f"http://127.0.0.1:{port}/webhooks/wechat/brand", api, rt, aes_key)
-        finally:
-            await runner.cleanup()  # stops the app's tasks; the shared worker lives on
-            await api_runner.cleanup()
+    sealed = {"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)}
+    try:
+        async with serving(nlu_pool, settings, lambda session: accounts.add(
+                session, platform="wechat", slug="brand", name="Brand", app_id=APPID, sealed=sealed)) as (base, rt):
+            yield Stack(rt, f"{base}/webhooks/wechat/brand", api, aes_key)
+    finally:
+        await api_runner.cleanup()
 
 
 @pytest.mark.parametrize("mode", ["plain", "compat", "safe"])

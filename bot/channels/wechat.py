@@ -6,7 +6,6 @@ InboundMessage; the core never sees XML.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from dataclasses import dataclass
@@ -18,6 +17,9 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
+from bot.channels import signed_push
+from bot.channels.signed_push import WebhookError, check_signature, sha1_signature, split_text
+from bot.channels.signed_push import require as _require
 from bot.conversation.messages import InboundMessage
 
 PLATFORM = "wechat"
@@ -33,15 +35,6 @@ class Credentials:
     aes_key: str | None = None
 
 
-class WebhookError(Exception):
-    """A push we refuse: `status` is the HTTP status (400 malformed, 403 not from WeChat)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class Push:
     """One verified, decoded push and what is needed to answer it."""
@@ -54,34 +47,9 @@ class Push:
     timestamp: str
 
 
-def sha1_signature(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
-
-
-def _require(query: dict[str, str], *names: str) -> list[str]:
-    values = [query.get(name, "") for name in names]
-    if not all(values):
-        raise WebhookError(403, f"missing {', '.join(n for n, v in zip(names, values) if not v)}")
-    return values
-
-
-def check_signature(token: str, query: dict[str, str], replay_window: int, now: float | None = None) -> None:
-    signature, timestamp, nonce = _require(query, "signature", "timestamp", "nonce")
-    if not hmac.compare_digest(sha1_signature(token, timestamp, nonce), signature.lower()):
-        raise WebhookError(403, "bad signature")
-    if replay_window > 0:
-        try:
-            age = abs((now or time.time()) - int(timestamp))
-        except ValueError:
-            raise WebhookError(403, "timestamp is not a number") from None
-        if age > replay_window:
-            raise WebhookError(403, "timestamp outside the replay window")
-
-
 def verify_url(credentials: Credentials, query: dict[str, str], replay_window: int = 0) -> str:
     """The GET check of the server URL: answer `echostr` when the signature matches."""
-    check_signature(credentials.token, query, replay_window)
-    return _require(query, "echostr")[0]
+    return signed_push.verify_url(credentials.token, query, replay_window)
 
 
 def _parse_xml(body: bytes | str) -> dict[str, str]:
@@ -167,17 +135,7 @@ def parse_push(credentials: Credentials, slug: str, query: dict[str, str], body:
 
 def split_content(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
     """Cut a reply into parts of at most `limit` UTF-8 bytes, never inside a character."""
-    parts, current, size = [], [], 0
-    for char in text:
-        width = len(char.encode())
-        if size + width > limit and current:
-            parts.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current or not parts:
-        parts.append("".join(current))
-    return parts
+    return split_text(text, limit, width=lambda char: len(char.encode()))
 
 
 def _cdata(text: str) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
 
+from bot.channels.outbound import HttpClient, SendError
 from bot.channels.wechat import Credentials
 
 TOKEN_ERRORS = {40001, 40014, 42001}
@@ -39,33 +39,10 @@ class TokenStore(Protocol):
     async def invalidate(self, account_id: int, token: str) -> None: ...
 
 
-@dataclass
-class SendError(Exception):
-    """A failed send: `retry` says whether trying again later may help."""
-
-    reason: str
-    retry: bool
-    errcode: int | None = None
-
-    def __str__(self) -> str:
-        return self.reason
-
-
-class WeChatApi:
+class WeChatApi(HttpClient):
     def __init__(self, base_url: str, tokens: TokenStore, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, timeout)
         self.tokens = tokens
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._http: aiohttp.ClientSession | None = None
-
-    def http(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=self.timeout)
-        return self._http
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
 
     async def _call(self, method: str, path: str, **kwargs) -> dict:
         try:

@@ -12,12 +12,14 @@ class InboundMessage:
     account: str  # account slug
     sender: str  # the platform's id of the customer (openid, Weibo uid, console id)
     text: str = ""
-    msg_type: str = "text"  # text | image | voice | video | location | link | event
+    msg_type: str = "text"  # text | image | voice | video | location | link | event | unknown
     dedupe_key: str | None = None
     event: str | None = None  # subscribe, unsubscribe, click, ... for msg_type "event"
     event_key: str | None = None  # a menu key, a QR scene
     raw: dict[str, Any] | None = None
     received_at: datetime | None = None
+    # said in public (a mention in a post), not in a private chat: others read it too
+    public: bool = False
 
 
 @dataclass

@@ -5,13 +5,20 @@ lock); everything else for one message is one unit of work, with the customer's 
 row locked, so two messages of one customer are never decided at the same time and a
 crash never leaves a message half handled. A message whose dedupe key is already stored
 (a platform retry, maybe served by another process) gets the stored replies again.
+
+Under load, messages that reach a step together go through it together (batching.py):
+one read for the retry check and thread state of all, then one transaction for all, in
+which the common case (a known customer of a bot-owned thread asking an FAQ) is written
+with a few bulk statements and everything else goes through the full unit of work. A
+customer's messages never share a group, so each is decided knowing the one before.
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 import asyncio
+import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -19,17 +26,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import REGISTRY, texts
 from actions.base import ActionContext, ActionResult
+from bot.conversation import csat
+from bot.conversation.batching import Batcher
 from bot.conversation.messages import InboundMessage, Outcome
 from bot.nlu.result import Parse
 from bot.conversation.policy import Decision, ThreadState, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
-from bot.store import faq, outbox, threads
+from bot.store import faq, grouped, outbox, threads
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
 FAQ_NAMES_TTL = 2.0  # seconds; an FAQ an admin adds or deletes is known this much later
+GATHER_S = 0.002  # how long a group waits for more messages of the same burst
 Understand = Callable[[list[str]], Awaitable[list[Parse]]]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the read before NLU found: the stored outcome of a retry, or the thread."""
+
+    stored: Outcome | None
+    thread: grouped.ThreadRow | None
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A message understood and waiting for its transaction."""
+
+    message: InboundMessage
+    normalised: str
+    parse: Parse | None
+    passive_until: float | None
 
 
 class _DryRun(Exception):
@@ -48,6 +77,10 @@ class Conversation:
         self.settings = settings
         self.clock = clock
         self._faq_names: tuple[float, frozenset[str]] | None = None
+        self._reads: Batcher[InboundMessage, _Seen] = Batcher(self._look_up_group, gather=GATHER_S)
+        self._writes: Batcher[_Ready, Outcome] = Batcher(
+            self._write_group, serial=True, key=lambda ready: (ready.message.account, ready.message.sender),
+            gather=GATHER_S)
 
     def prepare(self, text: str) -> str:
         return normalise(text, self.settings.nlu_max_chars)
@@ -62,14 +95,29 @@ class Conversation:
         caller that ran out of time hands everything to the outbox (`queue_replies`).
         """
         normalised = self.prepare(message.text)
+        if dry_run:
+            return await self._handle_alone(message, normalised, parse, dry_run=True, passive_until=passive_until)
+        seen = await self._reads.submit(message)
+        if seen.stored is not None:
+            return seen.stored
+        if parse is None and self._needs_nlu(message, normalised, seen.thread):
+            parse = (await self.understand([normalised]))[0]
+        if seen.thread is None:  # a new customer: many may come at once, each takes the full unit of work
+            return await self._handle_alone(message, normalised, parse, dry_run=False, passive_until=passive_until)
+        return await self._writes.submit(_Ready(message, normalised, parse, passive_until))
+
+    async def _handle_alone(self, message: InboundMessage, normalised: str, parse: Parse | None, *,
+                            dry_run: bool, passive_until: float | None) -> Outcome:
+        """One message in its own unit of work (a dry run, or a group that could not commit)."""
         async with self.db.sessions() as session:
             if message.dedupe_key and not dry_run:
                 stored = await self._stored_outcome(session, message)
                 if stored is not None:
                     return stored
-            needs_nlu = parse is None and await self._needs_nlu(session, message, normalised)
-        if needs_nlu:
-            parse = (await self.understand([normalised]))[0]
+            if parse is None:
+                found = await grouped.threads_of(session, [(message.account, message.sender)])
+                if self._needs_nlu(message, normalised, found.get((message.account, message.sender))):
+                    parse = (await self.understand([normalised]))[0]
         try:
             async with self.db.uow() as session:
                 outcome = await self._decide_and_act(session, message, normalised, parse, passive_until)
@@ -100,14 +148,14 @@ class Conversation:
             self._faq_names = (now, await faq.names(session))
         return self._faq_names[1]
 
-    async def _needs_nlu(self, session: AsyncSession, message: InboundMessage, normalised: str) -> bool:
+    @staticmethod
+    def _needs_nlu(message: InboundMessage, normalised: str, thread: grouped.ThreadRow | None) -> bool:
         if message.msg_type != "text" or not is_meaningful(normalised):
             return False
-        account = await threads.account_by_slug(session, message.account)
-        thread = await threads.find_thread(session, account.id, message.sender) if account else None
         if thread is None:
             return True
-        return thread.owner == "bot" and pick_option(normalised, _state(thread)) is None
+        return (thread.owner == "bot" and pick_option(normalised, _state(thread)) is None
+                and not csat.answers_request(thread, message.text))
 
     @staticmethod
     async def _stored_outcome(session: AsyncSession, message: InboundMessage) -> Outcome | None:
@@ -122,6 +170,100 @@ class Conversation:
                        ticket=None, owner=thread.owner, duplicate=True,
                        reply_ids=[r.id for r in replies], reply_states=[r.state for r in replies])
 
+    def _decision(self, parse: Parse | None, normalised: str, state: ThreadState, known: frozenset[str],
+                  public: bool) -> Decision:
+        decision = decide(parse, normalised, state, self.settings, known, public)
+        if decision.action == "answer_faq" and decision.faq not in known:
+            return replace(decision, action="clarify", options=())
+        return decision
+
+    async def _look_up_group(self, messages: list[InboundMessage]) -> list[_Seen]:
+        """The retry check and the thread state for every message of the group."""
+        async with self.db.sessions() as session:
+            stored = await grouped.stored_keys(session, [m.dedupe_key for m in messages if m.dedupe_key])
+            found = await grouped.threads_of(session, [(m.account, m.sender) for m in messages
+                                                       if m.dedupe_key not in stored])
+            return [_Seen(await self._stored_outcome(session, m), None) if m.dedupe_key in stored
+                    else _Seen(None, found.get((m.account, m.sender))) for m in messages]
+
+    async def _write_group(self, group: list[_Ready]) -> list[Outcome | Exception]:
+        """One transaction for the group. If it cannot commit (a retry that another process
+        stored meanwhile, a deadlock), each message again in its own unit of work."""
+        try:
+            async with self.db.uow() as session:
+                return await self._decide_group(session, group)
+        except Exception as exc:
+            log.info("a group of %d messages rolled back (%r): one at a time", len(group), exc)
+        results: list[Outcome | Exception] = []
+        for ready in group:
+            try:
+                results.append(await self._handle_alone(ready.message, ready.normalised, ready.parse,
+                                                        dry_run=False, passive_until=ready.passive_until))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    async def _decide_group(self, session: AsyncSession, group: list[_Ready]) -> list[Outcome]:
+        now = self.clock()
+        stored = await grouped.stored_keys(session, [r.message.dedupe_key for r in group if r.message.dedupe_key])
+        rows = await grouped.threads_of(session, [(r.message.account, r.message.sender) for r in group], lock=True)
+        known = await self.known_faqs(session)
+        outcomes: dict[int, Outcome] = {}
+        plain: list[tuple[int, _Ready, grouped.ThreadRow, Decision]] = []
+        for index, ready in enumerate(group):
+            message = ready.message
+            if message.dedupe_key in stored:  # a retry that came while the first was understood
+                outcome = await self._stored_outcome(session, message)
+                assert outcome is not None
+                outcomes[index] = outcome
+                continue
+            row = rows.get((message.account, message.sender))
+            decision = self._plain_faq(ready, row, known)
+            if decision is None or row is None:
+                outcomes[index] = await self._decide_and_act(session, message, ready.normalised, ready.parse,
+                                                             ready.passive_until)
+            else:
+                plain.append((index, ready, row, decision))
+        if plain:
+            answered = await self._answer_faqs(session, plain, now)
+            outcomes.update(zip((index for index, *_ in plain), answered))
+        return [outcomes[index] for index in range(len(group))]
+
+    def _plain_faq(self, ready: _Ready, thread: grouped.ThreadRow | None, known: frozenset[str]) -> Decision | None:
+        """The decision if the message takes the bulk path: text from a known customer of a
+        bot-owned thread (no rating asked), answered with an FAQ. Everything else goes through
+        `_decide_and_act`; what it does for such a message, `_answer_faqs` does for many."""
+        message = ready.message
+        if (message.msg_type != "text" or thread is None or thread.owner != "bot"
+                or thread.csat_request_id is not None):
+            return None
+        decision = self._decision(ready.parse, ready.normalised, _state(thread), known, message.public)
+        return decision if decision.action == "answer_faq" else None
+
+    async def _answer_faqs(self, session: AsyncSession, plain: list[tuple[int, _Ready, grouped.ThreadRow, Decision]],
+                           now: datetime) -> list[Outcome]:
+        """Store the messages and their FAQ answers with a few bulk statements."""
+        answers = await faq.answers(session, {decision.faq or "" for *_, decision in plain})
+        inbound_ids = await grouped.insert_messages(session, [
+            {"thread_id": row.id, "direction": "in", "author": "customer", "msg_type": "text",
+             "text": storable(ready.message.text), "raw": ready.message.raw, "dedupe_key": ready.message.dedupe_key,
+             "created_at": now, "state": "handled", "action": "answer_faq", "intent": decision.intent,
+             "confidence": decision.confidence, "ranking": ready.parse.ranking if ready.parse else None}
+            for _, ready, row, decision in plain])
+        texts_out = [answers.get(decision.faq or "") or texts.FAQ_MISSING for *_, decision in plain]
+        loop_now = asyncio.get_running_loop().time()
+        states = ["passive" if ready.passive_until is not None and loop_now < ready.passive_until else "pending"
+                  for _, ready, _, _ in plain]
+        reply_ids = await grouped.insert_messages(session, [
+            {"thread_id": row.id, "direction": "out", "author": "bot", "text": text, "reply_to_id": inbound_id,
+             "action": "answer_faq", "created_at": now, "state": state}
+            for (_, _, row, _), text, inbound_id, state in zip(plain, texts_out, inbound_ids, states)])
+        await grouped.answered(session, [(row, ready.message.public) for _, ready, row, _ in plain], now)
+        return [Outcome(text=storable(ready.message.text), intent=decision.intent, confidence=decision.confidence,
+                        action="answer_faq", replies=[text], ticket=None, owner="bot", reply_ids=[reply_id],
+                        reply_states=[state])
+                for (_, ready, _, decision), text, reply_id, state in zip(plain, texts_out, reply_ids, states)]
+
     async def _decide_and_act(self, session: AsyncSession, message: InboundMessage,
                               normalised: str, parse: Parse | None, passive_until: float | None) -> Outcome:
         now = self.clock()
@@ -133,20 +275,23 @@ class Conversation:
         session.add(inbound)
         thread.last_inbound_at = now
         thread.window_used = 0
+        thread.last_inbound_public = message.public
         await session.flush()
 
         if message.msg_type == "event":
             result, action, decision = await self._event(session, thread, inbound, message, now)
+        elif message.msg_type == "unknown":  # a type this bot does not know: kept, not answered
+            result, action, decision = ActionResult([]), "ignored", None
+        elif (rated := await csat.take_rating(session, thread, inbound, now)) is not None:
+            result, action, decision = rated, "csat", None
         elif thread.owner != "bot":
             result = self._while_people_own(thread)
             action, decision = "append", None
         elif message.msg_type != "text":
             result, action, decision = ActionResult([texts.NOT_TEXT]), "not_text", None
         else:
-            known = await self.known_faqs(session)
-            decision = decide(parse, normalised, _state(thread), self.settings, known)
-            if decision.action == "answer_faq" and decision.faq not in known:
-                decision = replace(decision, action="clarify", options=())
+            decision = self._decision(parse, normalised, _state(thread), await self.known_faqs(session),
+                                      message.public)
             result = await self._act(session, thread, inbound, decision, normalised, now)
             action = decision.action
 
@@ -209,6 +354,6 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _state(thread: Thread) -> ThreadState:
+def _state(thread: Thread | grouped.ThreadRow) -> ThreadState:
     return ThreadState(owner=thread.owner, misunderstandings=thread.misunderstandings,
                        clarify_options=tuple(thread.clarify_options or ()))

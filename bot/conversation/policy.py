@@ -37,11 +37,12 @@ def mentions(text: str, words: tuple[str, ...]) -> bool:
     return any(word and word in text for word in words)
 
 
-def complaint_priority(text: str, settings: Settings) -> str:
-    """Threats of exposure or legal action, and health or safety, are urgent."""
+def complaint_priority(text: str, settings: Settings, public: bool = False) -> str:
+    """Threats of exposure or legal action, and health or safety, are urgent; so is, by
+    default, a complaint made in public (others read it, and it spreads)."""
     if mentions(text, settings.urgent_keywords) or mentions(text, settings.safety_keywords):
         return "urgent"
-    return "high"
+    return settings.public_complaint_priority if public else "high"
 
 
 def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
@@ -78,8 +79,9 @@ def pick_option(text: str, state: ThreadState) -> str | None:
 
 
 def decide(parse: Parse | None, text: str, state: ThreadState, settings: Settings,
-           known_faqs: frozenset[str]) -> Decision:
-    """Decide for a thread the bot owns. `parse` is None when there was nothing to read."""
+           known_faqs: frozenset[str], public: bool = False) -> Decision:
+    """Decide for a thread the bot owns. `parse` is None when there was nothing to read;
+    `public`: the message was said in public (a mention)."""
     picked = pick_option(text, state)
     if picked is not None:
         return Decision("answer_faq", picked, 1.0, faq=picked)
@@ -97,7 +99,7 @@ def decide(parse: Parse | None, text: str, state: ThreadState, settings: Setting
         return Decision("answer_faq", intent, confidence, faq=intent)
     if intent == "complain":
         return Decision("open_ticket", intent, confidence, reason="complaint",
-                        priority=complaint_priority(text, settings))
+                        priority=complaint_priority(text, settings, public))
     if intent == "request_human":
         return Decision("handoff", intent, confidence, reason="requested_human")
     if intent == "ticket_status":

@@ -41,6 +41,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.fakes.loopback import serve
+
 ERRMSG: dict[int, str] = {
     -1: "system error",
     0: "ok",
@@ -644,12 +646,8 @@ async def start_fake_wechat_api(host: str = "127.0.0.1", port: int = 0,
     and no /cgi-bin: WeChat's https://api.weixin.qq.com becomes base_url. Stop it with
     `await runner.cleanup()`."""
     app = make_wechat_api_app(state)
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    return runner, f"http://{bound_host}:{bound_port}", app[STATE]
+    runner, base = await serve(app, host, port)
+    return runner, base, app[STATE]
 
 
 def main(argv: list[str] | None = None) -> None:

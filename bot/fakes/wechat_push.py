@@ -26,7 +26,7 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -34,6 +34,8 @@ import aiohttp
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+
+from bot.fakes.loopback import PreparedRequest
 
 DEFAULT_OPENID = "oFAKEuser0000000000000000001"
 DEFAULT_ACCOUNT = "gh_fakeaccount01"
@@ -231,12 +233,9 @@ def malformed_xml(*, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUN
 # --- pushing ---
 
 @dataclass(frozen=True)
-class PreparedPush:
+class PreparedPush(PreparedRequest):
     """One signed request, ready to send; tamper with it through the `with_*` methods."""
 
-    url: str
-    params: dict[str, str]
-    body: bytes
     mode: str
     token: str
     aes_key: str | None = None
@@ -244,15 +243,6 @@ class PreparedPush:
     openid: str = DEFAULT_OPENID
     account: str = DEFAULT_ACCOUNT
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/xml"})
-
-    def with_params(self, **changes: str) -> PreparedPush:
-        return replace(self, params={**self.params, **changes})
-
-    def without(self, *names: str) -> PreparedPush:
-        return replace(self, params={k: v for k, v in self.params.items() if k not in names})
-
-    def with_body(self, body: bytes | str) -> PreparedPush:
-        return replace(self, body=body.encode("utf-8") if isinstance(body, str) else body)
 
 
 def _field(xml: str, name: str) -> str | None:

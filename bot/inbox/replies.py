@@ -2,13 +2,16 @@
 
 A reply the platform would refuse (too late after the customer's last message, the count
 used up, the customer gone) is refused here with the reason, not queued to fail later.
+Each platform has its own window (`Settings.reply_window`).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.inbox import sla
 from bot.settings import Settings
 from bot.store import outbox
 from bot.store.db import Database
@@ -24,32 +27,60 @@ class ReplyRefused(Exception):
 
 
 def window_problem(thread: Thread, customer: Customer, settings: Settings, now: datetime) -> str | None:
+    """Why the platform would refuse a message to the customer now, or None.
+
+    The window is the platform's (settings per platform); after a public message (a
+    mention) it may allow fewer replies than after a private one.
+    """
     if customer.unsubscribed:
         return "客户已取消关注，无法再发送消息"
-    if thread.last_inbound_at is None or now - thread.last_inbound_at > timedelta(hours=settings.window_hours):
-        return f"已超过客户最后一条消息 {settings.window_hours} 小时，平台不允许再主动回复，请等待客户再次来信"
-    if thread.window_used >= settings.window_messages:
-        return f"客户上次来信后已回复 {settings.window_messages} 条，已达平台上限，请等待客户再次来信"
+    window = settings.reply_window(customer.platform)
+    if thread.last_inbound_at is None or now - thread.last_inbound_at > timedelta(hours=window.hours):
+        return f"已超过客户最后一条消息 {window.hours} 小时，平台不允许再主动回复，请等待客户再次来信"
+    if thread.last_inbound_public:
+        if window.after_public is not None and thread.window_used >= window.after_public:
+            return (f"客户是公开@我们的（不是私信），平台只允许回复 {window.after_public} 条，已用完；"
+                    "请等待客户发来私信")
+    elif window.messages is not None and thread.window_used >= window.messages:
+        return f"客户上次来信后已回复 {window.messages} 条，已达平台上限，请等待客户再次来信"
     return None
 
 
 async def send(db: Database, settings: Settings, *, thread_id: int, agent_id: int | None, text: str,
                now: datetime) -> Message:
     """Queue an agent's reply for delivery, or raise ReplyRefused."""
-    if not text.strip():
-        raise ReplyRefused("回复内容不能为空")
     async with db.uow() as session:
         thread = (await session.execute(select(Thread).where(Thread.id == thread_id).with_for_update(of=Thread))).scalar_one_or_none()
         if thread is None:
             raise ReplyRefused("会话不存在")
-        customer = await session.get(Customer, thread.customer_id)
-        assert customer is not None
-        problem = window_problem(thread, customer, settings, now)
-        if problem:
-            raise ReplyRefused(problem)
-        message = Message(thread_id=thread.id, direction="out", author="agent", agent_id=agent_id, text=text,
-                          state="queued", created_at=now)
-        session.add(message)
-        await session.flush()
-        await outbox.enqueue(session, message, [text], now)
-        return message
+        return await queue(session, settings, thread, agent_id=agent_id, text=text, now=now)
+
+
+async def queue(session: AsyncSession, settings: Settings, thread: Thread, *, agent_id: int | None, text: str,
+                now: datetime) -> Message:
+    """`send` inside the caller's unit of work (the thread row locked by the caller)."""
+    if not text.strip():
+        raise ReplyRefused("回复内容不能为空")
+    customer = await session.get(Customer, thread.customer_id)
+    assert customer is not None
+    problem = window_problem(thread, customer, settings, now)
+    if problem:
+        raise ReplyRefused(problem)
+    message = Message(thread_id=thread.id, direction="out", author="agent", agent_id=agent_id, text=text,
+                      state="queued", created_at=now)
+    session.add(message)
+    await session.flush()
+    await outbox.enqueue(session, message, [text], now)
+    await sla.first_response(session, thread.id, now)
+    return message
+
+
+def window_left(thread: Thread, customer: Customer, settings: Settings, now: datetime) -> tuple[int, int | None]:
+    """Seconds and messages left in the platform's reply window ((0, 0) when it is closed;
+    messages None: the platform sets no count)."""
+    if window_problem(thread, customer, settings, now) is not None:
+        return 0, 0
+    window = settings.reply_window(customer.platform)
+    seconds = int((thread.last_inbound_at + timedelta(hours=window.hours) - now).total_seconds())
+    limit = window.after_public if thread.last_inbound_public else window.messages
+    return max(0, seconds), None if limit is None else max(0, limit - thread.window_used)

@@ -8,7 +8,6 @@ switch, then stop the old ones (no stall, and no memory growth from in-process r
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import os
@@ -45,7 +44,7 @@ class WorkerProcess:
         self.model_path = model_path
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
-        self.in_flight = 0
+        self.in_flight = 0  # texts sent and not answered yet
 
     @property
     def alive(self) -> bool:
@@ -102,13 +101,12 @@ class WorkerProcess:
 
 
 class NluPool:
-    """A set of workers on one model, used round robin; supervised and swappable."""
+    """A set of workers on one model, each request to the least busy; supervised and swappable."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.workers: list[WorkerProcess] = []
         self.model_path: str | None = None
-        self._cycle = itertools.cycle([])
         self._session: aiohttp.ClientSession | None = None
         self._swap_lock = asyncio.Lock()
         self._pending: list[tuple[list[str], asyncio.Future[list[Parse]]]] = []
@@ -137,7 +135,6 @@ class NluPool:
             await asyncio.gather(*(w.stop() for w in fresh))
             raise
         old, self.workers, self.model_path = self.workers, fresh, model_path
-        self._cycle = itertools.cycle(fresh)
         await asyncio.gather(*(w.stop(drain=self.settings.nlu_timeout) for w in old))
 
     async def supervise(self, interval: float = 1.0) -> None:
@@ -207,12 +204,12 @@ class NluPool:
             offset += len(texts)
 
     async def _parse_now(self, texts: list[str]) -> list[Parse]:
-        """One request to the next live worker; tries each worker once before giving up."""
-        for _ in range(len(self.workers)):
-            worker = next(self._cycle)
+        """One request to the least busy live worker (a worker still on a big batch would keep
+        these texts waiting); tries each worker once before giving up."""
+        for worker in sorted(self.workers, key=lambda w: w.in_flight):
             if not (worker.alive and worker.url):
                 continue
-            worker.in_flight += 1
+            worker.in_flight += len(texts)
             try:
                 async with self._http().post(worker.url + "/parse", json={"texts": texts}) as response:
                     if response.status != 200:
@@ -222,7 +219,7 @@ class NluPool:
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("NLU worker %s failed: %r", worker.url, exc)
             finally:
-                worker.in_flight -= 1
+                worker.in_flight -= len(texts)
         raise NluUnavailable("no NLU worker answered")
 
     async def close(self) -> None:

@@ -25,3 +25,17 @@ async def add(session: AsyncSession, *, platform: str, slug: str, name: str, app
 
 async def all_accounts(session: AsyncSession) -> list[Account]:
     return list((await session.execute(select(Account).order_by(Account.slug))).scalars())
+
+
+async def replace_credentials(session: AsyncSession, *, platform: str, slug: str, app_id: str | None,
+                              sealed: dict[str, str | None]) -> bool:
+    """New credentials for an existing account (a platform token expired); False if there is
+    no such account on `platform`."""
+    account = (await session.execute(select(Account).where(Account.slug == slug, Account.platform == platform)
+                                     .with_for_update())).scalar_one_or_none()
+    if account is None:
+        return False
+    account.credentials = sealed
+    if app_id is not None:
+        account.app_id = app_id
+    return True

@@ -66,7 +66,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+    command.upgrade(alembic_config(connection), "heads")
 
 
 def run(coro: Any) -> Any:

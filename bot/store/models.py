@@ -62,6 +62,8 @@ class Account(Base):
     # encrypted credentials (see the channel issues); never plaintext secrets
     credentials: Mapped[dict[str, Any]] = mapped_column(default=dict)
     business_hours: Mapped[str | None] = mapped_column(String(32))
+    # open threads an agent may hold when the inbox assigns them; None: agents claim themselves
+    autoassign_capacity: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -98,6 +100,10 @@ class Thread(Base):
     # FAQ intent names offered by the last clarify menu, answered by "1"/"2"/"3"
     clarify_options: Mapped[list[Any] | None] = mapped_column()
     handoff_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the customer's last message was said in public (a mention): a stricter reply window
+    last_inbound_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the csat_ratings row whose answer the next customer message may be (no FK: rows point both ways)
+    csat_request_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -132,6 +138,8 @@ class Message(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_first_response_due", "first_response_due"),
+                      Index("ix_tickets_resolution_due", "resolution_due"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
@@ -143,6 +151,12 @@ class Ticket(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     first_response_due: Mapped[datetime | None] = mapped_column()
     resolution_due: Mapped[datetime | None] = mapped_column()
+    # SLA: the due times are null while the clock is paused (pending on the customer)
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    first_response_breached_at: Mapped[datetime | None] = mapped_column()
+    resolution_breached_at: Mapped[datetime | None] = mapped_column()
+    sla_paused_at: Mapped[datetime | None] = mapped_column()
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # business seconds paused
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
@@ -160,7 +174,8 @@ class InboxItem(Base):
     """The shared inbox: what waits for a person. Open while `closed_at` is null."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_open", "closed_at", "claimed_by", "priority_rank", "enqueued_at"),)
+    __table_args__ = (Index("ix_inbox_open", "closed_at", "claimed_by", "priority_rank", "enqueued_at"),
+                      Index("ix_inbox_thread", "thread_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
@@ -181,7 +196,42 @@ class Agent(Base):
     role: Mapped[str] = mapped_column(String(8), default="agent")  # agent | admin
     password_hash: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(8), default="offline")
+    last_assigned_at: Mapped[datetime | None] = mapped_column()  # round robin of auto-assignment
+    # failed logins in a row and, past the limit, when the next attempt is allowed
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentAccount(Base):
+    """Which accounts an agent works for (admins see every account without rows here)."""
+
+    __tablename__ = "agent_accounts"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AgentSession(Base):
+    """A logged-in browser. Only the SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "agent_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
 
 
 class FaqIntent(Base):
@@ -267,3 +317,48 @@ class PlatformToken(Base):
     access_token: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column()
     refreshing_until: Mapped[datetime | None] = mapped_column()
+
+
+class SlaPolicy(Base):
+    """Targets per priority as an admin set them (`carebot sla set`); missing rows use the defaults."""
+
+    __tablename__ = "sla_policies"
+    priority: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AccountHoliday(Base):
+    """A local date on which the account's agents do not work (the SLA clock stands still)."""
+
+    __tablename__ = "account_holidays"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+
+
+class CannedReply(Base):
+    """A prepared answer agents insert by typing "/" and its shortcut."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(128), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CsatRating(Base):
+    """One satisfaction request after a resolve; `rating` stays null when the customer never rated."""
+
+    __tablename__ = "csat_ratings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rated_at: Mapped[datetime | None] = mapped_column()

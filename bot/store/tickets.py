@@ -1,14 +1,15 @@
 """Tickets: readable numbers and the queries the bot and the agents share."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Ticket, TicketCounter
+from bot.store.models import Account, Agent, Customer, Message, Thread, Ticket, TicketCounter
 
 OPEN_STATUSES = ("new", "open", "pending")
 
@@ -32,12 +33,11 @@ async def next_number(session: AsyncSession, now: datetime, timezone: str) -> st
 
 
 async def create(session: AsyncSession, *, thread_id: int, customer_id: int, priority: str,
-                 summary: str, now: datetime, timezone: str,
-                 first_response_due: datetime | None = None) -> Ticket:
+                 summary: str, now: datetime, timezone: str) -> Ticket:
+    """A new ticket; its SLA due times come from `bot.store.sla.start`."""
     ticket = Ticket(number=await next_number(session, now, timezone), thread_id=thread_id,
                     customer_id=customer_id, priority=priority, summary=summary[:2000],
-                    status="new", created_at=now, updated_at=now,
-                    first_response_due=first_response_due)
+                    status="new", created_at=now, updated_at=now, sla_paused_seconds=0)
     session.add(ticket)
     await session.flush()
     return ticket
@@ -47,3 +47,48 @@ async def of_customer(session: AsyncSession, customer_id: int, limit: int = 5) -
     rows = await session.execute(select(Ticket).where(Ticket.customer_id == customer_id)
                                  .order_by(Ticket.id.desc()).limit(limit))
     return list(rows.scalars())
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """Filters of the tickets list; `q` matches the number, the customer or any text of the thread."""
+
+    status: str | None = None
+    priority: str | None = None
+    account_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    q: str = ""
+    ids: tuple[int, ...] = ()
+    limit: int = 100
+    offset: int = 0
+
+
+async def search(session: AsyncSession, query: TicketQuery, visible: ColumnElement[bool]) -> list[Row]:
+    """Rows of (ticket, account, customer, assignee username), newest first."""
+    stmt = (select(Ticket, Account, Customer, Agent.username)
+            .join(Thread, Thread.id == Ticket.thread_id).join(Account, Account.id == Thread.account_id)
+            .join(Customer, Customer.id == Ticket.customer_id).outerjoin(Agent, Agent.id == Ticket.assignee_id)
+            .where(visible))
+    if query.ids:
+        stmt = stmt.where(Ticket.id.in_(query.ids))
+    if query.status:
+        stmt = stmt.where(Ticket.status == query.status)
+    if query.priority:
+        stmt = stmt.where(Ticket.priority == query.priority)
+    if query.account_id is not None:
+        stmt = stmt.where(Thread.account_id == query.account_id)
+    if query.unassigned:
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif query.assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == query.assignee_id)
+    text = query.q.strip()
+    if text:
+        said = select(Message.id).where(Message.thread_id == Ticket.thread_id,
+                                        Message.text.icontains(text, autoescape=True)).exists()
+        stmt = stmt.where(or_(Ticket.number.icontains(text, autoescape=True),
+                              Ticket.summary.icontains(text, autoescape=True),
+                              Customer.external_id.icontains(text, autoescape=True),
+                              Customer.nickname.icontains(text, autoescape=True), said))
+    stmt = stmt.order_by(Ticket.id.desc()).limit(query.limit).offset(query.offset)
+    return list((await session.execute(stmt)).all())

@@ -4,12 +4,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.channels.wechat_api import SendError, WeChatApi
+from bot.channels.outbound import SendError
+from bot.channels.wechat_api import WeChatApi
+from bot.channels.weibo_api import WeiboApi
 from bot.delivery import PlatformSend, Sender, Undeliverable
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import active_model
@@ -17,7 +19,12 @@ from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
 from bot.store.models import Account
 from bot.store.tokens import DbTokenStore
-from bot.web.webhooks import WeChatWebhook, wechat_credentials
+from bot.web import canned_web, ticket_api, ticket_pages
+from bot.web.channel_webhook import routes
+from bot.web.intake import Intake
+from bot.web.site import setup_agent_web
+from bot.web.wechat_webhook import WeChatWebhook, wechat_credentials
+from bot.web.weibo_webhook import WeiboWebhook, weibo_credentials
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -52,41 +59,56 @@ async def follow_active_model(rt: Runtime, interval: float = 5.0) -> None:
             log.error("model swap failed, keeping the current one: %s", exc)
 
 
-def platform_senders(wechat_api: WeChatApi) -> dict[str, PlatformSend]:
+async def _as_undeliverable(send: Callable[[], Awaitable[None]]) -> None:
+    """A platform client's failure, as the outbox understands it."""
+    try:
+        await send()
+    except SendError as exc:
+        raise Undeliverable(exc.reason, retry=exc.retry) from None
+    except SecretKeyError as exc:
+        raise Undeliverable(str(exc), retry=False) from None
+
+
+def platform_senders(wechat_api: WeChatApi, weibo_api: WeiboApi) -> dict[str, PlatformSend]:
     """How the outbox reaches each platform."""
 
     async def send_wechat(account: Account, recipient: str, text: str) -> None:
-        try:
-            await wechat_api.send_text(account.id, wechat_credentials(account), recipient, text)
-        except SendError as exc:
-            raise Undeliverable(exc.reason, retry=exc.retry) from None
-        except SecretKeyError as exc:
-            raise Undeliverable(str(exc), retry=False) from None
+        await _as_undeliverable(lambda: wechat_api.send_text(account.id, wechat_credentials(account),
+                                                             recipient, text))
 
-    return {"wechat": send_wechat}
+    async def send_weibo(account: Account, recipient: str, text: str) -> None:
+        await _as_undeliverable(lambda: weibo_api.send_text(weibo_credentials(account), recipient, text))
+
+    return {"wechat": send_wechat, "weibo": send_weibo}
 
 
 def create_app(rt: Runtime) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     app[RUNTIME] = rt
     app.router.add_get("/healthz", healthz)
-    wechat_hook = WeChatWebhook(rt)
-    app.router.add_get("/webhooks/wechat/{slug}", wechat_hook.verify)
-    app.router.add_post("/webhooks/wechat/{slug}", wechat_hook.receive)
+    intake = Intake(rt)
+    routes(app, WeChatWebhook(rt, intake))
+    routes(app, WeiboWebhook(rt, intake))
+    setup_agent_web(app, rt)  # login, inbox and thread pages, /api/v1, live events
+    ticket_pages.setup_routes(app)  # tickets, SLA and auto-assignment tasks, canned replies
+    ticket_api.setup_routes(app)
+    canned_web.setup_routes(app)
     wechat_api = WeChatApi(rt.settings.wechat_api_base, DbTokenStore(rt.db))
-    sender = Sender(rt.db, platform_senders(wechat_api), rt.sender_wake)
+    weibo_api = WeiboApi(rt.settings.weibo_api_base)
+    sender = Sender(rt.db, platform_senders(wechat_api, weibo_api), rt.sender_wake)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(rt.pool.supervise()),
                  asyncio.create_task(follow_active_model(rt)),
                  asyncio.create_task(sender.run())]
         yield
-        await wechat_hook.close()
+        await intake.close()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await wechat_api.close()
+        await weibo_api.close()
 
     app.cleanup_ctx.append(background)
     return app

@@ -1,0 +1,31 @@
+"""The audit log: who did what to which record, when, with the values before and after.
+
+Every agent and admin action writes one entry in the same transaction as the change, so
+the log and the data can never disagree.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import AuditEntry, utcnow
+
+
+async def record(session: AsyncSession, actor: str, action: str, entity: str, entity_id: int | str | None,
+                 *, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+                 now: datetime | None = None) -> AuditEntry:
+    """Add an entry; `actor` is the agent's username (or "cli:<user>" for admin commands)."""
+    entry = AuditEntry(actor=actor, action=action, entity=entity,
+                       entity_id=None if entity_id is None else str(entity_id),
+                       before=_jsonable(before), after=_jsonable(after), created_at=now or utcnow())
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}

@@ -1,0 +1,93 @@
+"""Agents, the accounts they work for, their browser sessions and API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Agent, AgentAccount, AgentSession, ApiToken
+
+
+class AgentExists(ValueError):
+    pass
+
+
+async def by_username(session: AsyncSession, username: str) -> Agent | None:
+    return (await session.execute(select(Agent).where(Agent.username == username))).scalar_one_or_none()
+
+
+async def all_agents(session: AsyncSession) -> list[Agent]:
+    return list((await session.execute(select(Agent).order_by(Agent.username))).scalars())
+
+
+async def add(session: AsyncSession, *, username: str, display_name: str, role: str,
+              password_hash: str | None, now: datetime) -> Agent:
+    agent = Agent(username=username, display_name=display_name or username, role=role,
+                  password_hash=password_hash, created_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(agent)
+    except IntegrityError:
+        raise AgentExists(f"an agent named {username!r} exists already") from None
+    return agent
+
+
+async def grant(session: AsyncSession, agent_id: int, account_id: int) -> bool:
+    """Make the agent a member of the account; False if they were already."""
+    exists = await session.get(AgentAccount, (agent_id, account_id))
+    if exists is not None:
+        return False
+    session.add(AgentAccount(agent_id=agent_id, account_id=account_id))
+    await session.flush()
+    return True
+
+
+async def account_ids(session: AsyncSession, agent_id: int) -> frozenset[int]:
+    rows = await session.execute(select(AgentAccount.account_id).where(AgentAccount.agent_id == agent_id))
+    return frozenset(rows.scalars())
+
+
+async def members(session: AsyncSession, account_id: int) -> list[Agent]:
+    """Agents who may work the account's threads: its members and every admin."""
+    rows = await session.execute(select(Agent).where(or_(
+        Agent.role == "admin",
+        Agent.id.in_(select(AgentAccount.agent_id).where(AgentAccount.account_id == account_id))))
+        .order_by(Agent.username))
+    return list(rows.scalars())
+
+
+async def add_session(session: AsyncSession, *, id_hash: str, agent_id: int, csrf_token: str,
+                      now: datetime, expires_at: datetime) -> None:
+    session.add(AgentSession(id=id_hash, agent_id=agent_id, csrf_token=csrf_token,
+                             created_at=now, expires_at=expires_at))
+    await session.flush()
+
+
+async def live_session(session: AsyncSession, id_hash: str, now: datetime) -> tuple[AgentSession, Agent] | None:
+    row = (await session.execute(select(AgentSession, Agent).join(Agent, Agent.id == AgentSession.agent_id)
+                                 .where(AgentSession.id == id_hash, AgentSession.expires_at > now))).first()
+    return (row[0], row[1]) if row else None
+
+
+async def delete_session(session: AsyncSession, id_hash: str) -> None:
+    await session.execute(delete(AgentSession).where(AgentSession.id == id_hash))
+
+
+async def delete_expired_sessions(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(AgentSession).where(AgentSession.expires_at <= now))
+
+
+async def add_token(session: AsyncSession, *, token_hash: str, agent_id: int, label: str, now: datetime,
+                    expires_at: datetime | None) -> ApiToken:
+    token = ApiToken(token_hash=token_hash, agent_id=agent_id, label=label, created_at=now, expires_at=expires_at)
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def token_agent(session: AsyncSession, token_hash: str, now: datetime) -> Agent | None:
+    row = (await session.execute(select(Agent).join(ApiToken, ApiToken.agent_id == Agent.id).where(
+        ApiToken.token_hash == token_hash, or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)))).first()
+    return row[0] if row else None

@@ -1,0 +1,66 @@
+/* Shared by the agent pages: API calls with the CSRF token, messages, live events. */
+"use strict";
+const carebot = (() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
+  async function api(method, url, body) {
+    const options = {method, credentials: "same-origin", headers: {"X-CSRF-Token": csrf}};
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (err) {
+      return {ok: false, status: 0, data: {error: "网络连接失败，请重试"}};
+    }
+    let data = {};
+    try { data = await response.json(); } catch (err) { data = {}; }
+    if (response.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
+    return {ok: response.ok, status: response.status, data};
+  }
+
+  let flashTimer = null;
+  function flash(text, kind) {
+    const box = document.getElementById("flash");
+    box.textContent = text;
+    box.className = "flash " + (kind || "info");
+    box.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { box.hidden = true; }, 6000);
+  }
+
+  /* Calls refresh() at most every 150 ms while wanted events arrive (those `accept` takes, and
+     every resync); EventSource reconnects by itself. */
+  function live(wanted, refresh, accept) {
+    const indicator = document.getElementById("live-state");
+    const source = new EventSource("/api/v1/events");
+    let timer = null;
+    const schedule = (topic, data) => {
+      if (topic !== "resync" && accept && !accept(data)) return;
+      if (timer) return;
+      timer = setTimeout(() => { timer = null; refresh(); }, 150);
+    };
+    source.addEventListener("ready", () => {
+      document.body.dataset.live = "on";
+      if (indicator) indicator.classList.add("on");
+    });
+    source.onerror = () => {
+      document.body.dataset.live = "off";
+      if (indicator) indicator.classList.remove("on");
+    };
+    for (const topic of wanted.concat(["resync"])) {
+      source.addEventListener(topic, (event) => schedule(topic, JSON.parse(event.data || "{}")));
+    }
+    return source;
+  }
+
+  async function fragment(url) {
+    const response = await fetch(url, {credentials: "same-origin"});
+    if (response.status === 401 || response.redirected) { location.reload(); return null; }
+    return response.ok ? response.text() : null;
+  }
+
+  return {api, flash, live, fragment};
+})();

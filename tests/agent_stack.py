@@ -1,0 +1,112 @@
+"""A running carebot app for agent tests: real model, real database, fake WeChat on loopback.
+
+Shared by the inbox API tests and the browser test; only the platform is fake.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bot.conversation.pipeline import Conversation
+from bot.fakes import wechat_push as wx
+from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from bot.inbox import auth
+from bot.nlu.pool import NluPool
+from bot.nlu.training import ensure_model
+from bot.runtime import Runtime, database
+from bot.secret_box import seal
+from bot.store import accounts
+from bot.web.app import create_app
+from tests.conftest import make_settings
+
+APPID, SECRET, TOKEN = "wx_agent_app_0001", "app-secret-agent", "carebotToken77"
+OTHER_APPID = "wx_agent_app_0002"
+PASSWORD = "correct-horse-42"
+
+
+@dataclass
+class AgentStack:
+    base: str
+    api: FakeWeChatState
+    rt: Runtime
+    aes_key: str
+
+    async def push(self, text: str, openid: str, slug: str = "brand") -> wx.PushResult:
+        self.api.user_message(openid)  # the platform opens its reply window too
+        return await wx.push(f"{self.base}/webhooks/wechat/{slug}", TOKEN, wx.text_xml(text, openid=openid),
+                             mode="safe", aes_key=self.aes_key, appid=APPID if slug == "brand" else OTHER_APPID)
+
+    async def add_agent(self, name: str, role: str = "agent", accounts: tuple[str, ...] = ("brand",)) -> None:
+        await auth.add_agent(self.rt.db, username=name, role=role, password=PASSWORD, display_name=name.title(),
+                             now=datetime.now(timezone.utc), account_slugs=() if role == "admin" else accounts)
+
+    async def token(self, name: str) -> dict[str, str]:
+        token = await auth.issue_token(self.rt.db, name, datetime.now(timezone.utc))
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(interval)
+    return False
+
+
+@asynccontextmanager
+async def agent_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, **env: str) -> AsyncIterator[AgentStack]:
+    api_runner, api_base, api = await start_fake_wechat_api(state=FakeWeChatState(apps={APPID: SECRET,
+                                                                                        OTHER_APPID: SECRET}))
+    settings = make_settings(tmp_path, database_url, CAREBOT_BUSINESS_HOURS="00:00-23:59",
+                             CAREBOT_WECHAT_API_BASE=api_base, **env)
+    aes_key = wx.new_aes_key()
+    async with database(settings) as db:
+        async with db.uow() as session:
+            for slug, appid in (("brand", APPID), ("other", OTHER_APPID)):
+                await accounts.add(session, platform="wechat", slug=slug, name=f"{slug} 官方", app_id=appid,
+                                   sealed={"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)})
+        await ensure_model(db, settings, say=lambda _: None)
+        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
+        runner = web.AppRunner(create_app(rt), shutdown_timeout=2)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            yield AgentStack(f"http://127.0.0.1:{port}", api, rt, aes_key)
+        finally:
+            await runner.cleanup()
+            await api_runner.cleanup()
+
+
+@asynccontextmanager
+async def staffed_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch,
+                        agents: dict[str, tuple[str, ...]], admins: tuple[str, ...] = ()) -> AsyncIterator[AgentStack]:
+    """`agent_stack` with the secret key set and agents (name -> account slugs) and admins added."""
+    monkeypatch.setenv("CAREBOT_SECRET_KEY", "test-secret-key-of-at-least-32-characters")
+    async with agent_stack(nlu_pool, database_url, tmp_path) as running:
+        for name, slugs in agents.items():
+            await running.add_agent(name, accounts=slugs)
+        for name in admins:
+            await running.add_agent(name, role="admin")
+        yield running
+
+
+async def login(http: aiohttp.ClientSession, base: str, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form as a browser does; returns the page's CSRF token."""
+    async with http.get(f"{base}/login") as page:
+        html = await page.text()
+    login_csrf = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    async with http.post(f"{base}/login", data={"username": username, "password": password,
+                                                "csrf_token": login_csrf, "next": "/inbox"}) as response:
+        html = await response.text()
+        assert response.status == 200 and str(response.url).endswith("/inbox"), (response.status, html[:300])
+    return html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]

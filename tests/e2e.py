@@ -1,0 +1,60 @@
+"""What the end-to-end tests of every channel share: carebot's real web app on a free
+loopback port (real model, real database), and polling the database with a timeout."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation.pipeline import Conversation
+from bot.nlu.pool import NluPool
+from bot.nlu.training import ensure_model
+from bot.runtime import Runtime, database
+from bot.settings import Settings
+from bot.web.app import create_app
+
+SECRET_KEY = "test-secret-key-of-at-least-32-characters"
+
+
+@asynccontextmanager
+async def serving(nlu_pool: NluPool, settings: Settings,
+                  setup: Callable[[AsyncSession], Awaitable[object]]) -> AsyncIterator[tuple[str, Runtime]]:
+    """carebot's app on 127.0.0.1 (base URL, runtime); `setup` adds accounts first."""
+    async with database(settings) as db:
+        async with db.uow() as session:
+            await setup(session)
+        await ensure_model(db, settings, say=lambda _: None)
+        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
+        runner = web.AppRunner(create_app(rt))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            yield f"http://127.0.0.1:{port}", rt
+        finally:
+            await runner.cleanup()  # stops the app's tasks; the shared worker lives on
+
+
+@dataclass
+class Probe:
+    """Looking into carebot's database from a test."""
+
+    rt: Runtime
+
+    async def count(self, model, *where) -> int:
+        async with self.rt.db.sessions() as session:
+            return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+
+    async def wait_for(self, predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> bool:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if await predicate():
+                return True
+            await asyncio.sleep(0.05)
+        return False
