@@ -110,3 +110,10 @@ async def login(http: aiohttp.ClientSession, base: str, username: str, password:
         html = await response.text()
         assert response.status == 200 and str(response.url).endswith("/inbox"), (response.status, html[:300])
     return html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
+async def call(http: aiohttp.ClientSession, method: str, url: str, headers=None, **kwargs):
+    """One HTTP call: the status and the body (parsed when it is JSON)."""
+    async with http.request(method, url, headers=headers, **kwargs) as response:
+        body = await response.json() if response.content_type == "application/json" else await response.text()
+        return response.status, body

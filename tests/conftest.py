@@ -145,3 +145,12 @@ async def conversation(nlu_pool: NluPool, database_url: str, tmp_path: Path) -> 
         assert not trained and model.path == nlu_pool.model_path
         assert (await active_model(db)) is not None
         yield Conversation(db, nlu_pool.parse, settings)
+
+
+@pytest_asyncio.fixture
+async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A running app with two agents of the "brand" account, one of "other", and an admin."""
+    from tests.agent_stack import staffed_stack  # it builds on this module's helpers
+    async with staffed_stack(nlu_pool, database_url, tmp_path, monkeypatch,
+                             {"alice": ("brand",), "bob": ("brand",), "olga": ("other",)}, admins=("root",)) as running:
+        yield running

@@ -1,30 +1,14 @@
 """The agent REST API over real HTTP against the real app (model, database on SQLite and
 PostgreSQL, outbox sender); WeChat is the loopback fake."""
 from datetime import timedelta
-from pathlib import Path
 
 import aiohttp
-import pytest
-import pytest_asyncio
 from sqlalchemy import select, update
 
-from bot.nlu.pool import NluPool
 from bot.store.models import AuditEntry, Message, Thread
-from tests.agent_stack import PASSWORD, AgentStack, login, staffed_stack, wait_until
+from tests.agent_stack import call, PASSWORD, AgentStack, login, wait_until
 
 OPENID = "oAgentApiCustomer000000001"
-
-
-@pytest_asyncio.fixture
-async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    async with staffed_stack(nlu_pool, database_url, tmp_path, monkeypatch,
-                             {"alice": ("brand",), "bob": ("brand",), "olga": ("other",)}, admins=("root",)) as running:
-        yield running
-
-
-async def call(http: aiohttp.ClientSession, method: str, url: str, headers=None, **kwargs):
-    async with http.request(method, url, headers=headers, **kwargs) as response:
-        return response.status, await response.json()
 
 
 async def handed_off(stack: AgentStack, http: aiohttp.ClientSession, headers) -> dict:

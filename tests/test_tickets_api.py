@@ -1,36 +1,19 @@
 """Tickets, canned replies and presence over real HTTP against the real app (model, both
 databases, background tasks); WeChat is the loopback fake."""
-from pathlib import Path
 
 import aiohttp
-import pytest
-import pytest_asyncio
 from sqlalchemy import select, update
 
-from bot.nlu.pool import NluPool
 from bot.store.models import Account, InboxItem, Ticket
-from tests.agent_stack import AgentStack, login, staffed_stack, wait_until
+from tests.agent_stack import call, AgentStack, login, wait_until
 
 OPENID = "oTicketApiCustomer00000001"
 COMPLAINT = "收到的充电宝是坏的，质量太差了，我要投诉"
 
 
-@pytest_asyncio.fixture
-async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    async with staffed_stack(nlu_pool, database_url, tmp_path, monkeypatch,
-                             {"alice": ("brand",), "bob": ("brand",), "olga": ("other",)}, admins=("root",)) as running:
-        yield running
-
-
 def browser() -> aiohttp.ClientSession:
     """A client that keeps cookies of 127.0.0.1 as a browser does (aiohttp's jar skips IP hosts)."""
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-
-async def call(http: aiohttp.ClientSession, method: str, url: str, headers=None, **kwargs):
-    async with http.request(method, url, headers=headers, **kwargs) as response:
-        body = await response.json() if response.content_type == "application/json" else await response.text()
-        return response.status, body
 
 
 async def complaint(stack: AgentStack) -> str:

@@ -114,7 +114,9 @@ class Message(Base):
     """Every inbound and outbound message. The original text is kept unchanged."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_thread_created", "thread_id", "id"),)
+    # the second index finds replies left pending by a process that died, polled every few seconds
+    __table_args__ = (Index("ix_messages_thread_created", "thread_id", "id"),
+                      Index("ix_messages_state_created", "state", "created_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(3))  # in | out
