@@ -9,8 +9,8 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select, update
 
 from bot.nlu.pool import NluPool
-from bot.store.models import Ticket
-from tests.agent_stack import PASSWORD, AgentStack, agent_stack
+from bot.store.models import Account, Agent, InboxItem, Ticket
+from tests.agent_stack import PASSWORD, AgentStack, agent_stack, wait_until
 from tests import test_inbox_browser
 from tests.test_inbox_browser import DESKTOP, PHONE
 
@@ -82,3 +82,29 @@ async def test_tickets_live_breach_change_and_canned_reply(browser: Browser, sta
     await box.press("Enter")
     await expect(box).to_have_value("您好 感谢您的耐心等待，问题已为您处理。")
     await expect(alice.locator("#canned-picker")).to_be_hidden()
+
+
+async def test_presence_switch_in_the_top_bar_takes_assignments(browser: Browser, stack: AgentStack):
+    async with stack.rt.db.uow() as session:
+        await session.execute(update(Account).where(Account.slug == "brand").values(autoassign_capacity=1))
+    await stack.push("转人工", OPENID)
+    alice = await logged_in(browser, stack, "alice", DESKTOP)
+    presence = alice.locator("#presence")
+    await expect(presence).to_have_text("离线")
+
+    async def held_by_alice() -> bool:
+        async with stack.rt.db.sessions() as session:
+            holders = (await session.execute(select(Agent.username).join(
+                InboxItem, InboxItem.claimed_by == Agent.id))).scalars().all()
+        return holders == ["alice"]
+
+    assert not await held_by_alice()
+    await presence.click()
+    await expect(presence).to_have_text("在线")
+    assert await wait_until(held_by_alice, timeout=10)  # going online took the waiting thread
+    await alice.reload()
+    await expect(alice.locator("#presence")).to_have_text("在线")  # the status is stored, not the page's
+    await alice.locator("#presence").click()
+    await expect(alice.locator("#presence")).to_have_text("离线")
+    async with stack.rt.db.sessions() as session:
+        assert (await session.execute(select(Agent.status).where(Agent.username == "alice"))).scalar_one() == "offline"

@@ -35,6 +35,7 @@ class Viewer:
     display_name: str
     role: str
     account_ids: frozenset[int] | None  # None: every account (admins)
+    status: str = "offline"  # online agents get threads by auto-assignment
 
     @property
     def is_admin(self) -> bool:
@@ -63,4 +64,4 @@ class Viewer:
 
 async def viewer_of(session: AsyncSession, agent: Agent) -> Viewer:
     ids = None if agent.role == "admin" else await agents.account_ids(session, agent.id)
-    return Viewer(agent.id, agent.username, agent.display_name, agent.role, ids)
+    return Viewer(agent.id, agent.username, agent.display_name, agent.role, ids, agent.status)

@@ -64,3 +64,23 @@ const carebot = (() => {
 
   return {api, flash, live, fragment};
 })();
+
+/* The online/offline switch in the top bar: auto-assignment gives threads to online agents only. */
+(() => {
+  const button = document.getElementById("presence");
+  if (!button) return;
+  const show = (status) => {
+    button.dataset.status = status;
+    button.textContent = status === "online" ? "在线" : "离线";
+  };
+  button.addEventListener("click", async () => {
+    const wanted = button.dataset.status === "online" ? "offline" : "online";
+    const result = await carebot.api("POST", "/api/v1/agents/me/status", {status: wanted});
+    if (result.ok) {
+      show(result.data.status);
+      carebot.flash(wanted === "online" ? "已上线，可自动分配会话" : "已离线，不再自动分配会话", "ok");
+    } else {
+      carebot.flash(result.data.error || "切换状态失败", "error");
+    }
+  });
+})();
