@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 from aiohttp import web
@@ -27,7 +28,7 @@ C = TypeVar("C")  # a channel's credentials
 P = TypeVar("P")  # a channel's verified push (with its InboundMessage as `message`)
 
 
-class ChannelWebhook(Generic[C, P]):
+class ChannelWebhook(ABC, Generic[C, P]):
     platform = ""
     label = ""  # how messages name the platform
     ack = ""  # the body that acknowledges a push without a reply
@@ -39,20 +40,25 @@ class ChannelWebhook(Generic[C, P]):
         self._accounts: dict[str, tuple[float, C]] = {}
 
     # --- what each channel says ---
+    @abstractmethod
     def credentials(self, account: Account) -> C:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def verify_url(self, credentials: C, query: dict[str, str]) -> str:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def parse(self, credentials: C, slug: str, query: dict[str, str], body: bytes) -> P:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def split(self, push: P) -> Split:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def render(self, push: P, credentials: C, reply: str) -> str:
-        raise NotImplementedError
+        ...
 
     # --- the same for every channel ---
     async def account(self, slug: str) -> C:
