@@ -62,7 +62,24 @@ const carebot = (() => {
     return response.ok ? response.text() : null;
   }
 
-  return {api, flash, live, fragment};
+  /* A list page whose filter form applies at once: the URL keeps the filters (empty ones
+     dropped) and the rows come from `path` + the query; returns the refresh for live events. */
+  function filteredRows(form, rows, path, afterChange) {
+    const refresh = async () => {
+      const html = await fragment(path + "/rows" + location.search);
+      if (html !== null) rows.innerHTML = html;
+    };
+    form.addEventListener("change", () => {
+      const params = new URLSearchParams(new FormData(form));
+      for (const [key, value] of [...params]) { if (!value) params.delete(key); }
+      history.replaceState(null, "", path + "?" + params.toString());
+      if (afterChange) afterChange();
+      refresh();
+    });
+    return refresh;
+  }
+
+  return {api, flash, live, fragment, filteredRows};
 })();
 
 /* The online/offline switch in the top bar: auto-assignment gives threads to online agents only. */

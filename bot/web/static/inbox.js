@@ -4,17 +4,8 @@
   const form = document.getElementById("inbox-filters");
   const body = document.getElementById("inbox-rows");
 
-  async function refresh() {
-    const html = await carebot.fragment("/inbox/rows" + location.search);
-    if (html !== null) body.innerHTML = html;
-  }
-
-  form.addEventListener("change", () => {
-    const params = new URLSearchParams(new FormData(form));
-    for (const [key, value] of [...params]) { if (!value) params.delete(key); }
-    history.replaceState(null, "", "/inbox?" + params.toString());
+  const refresh = carebot.filteredRows(form, body, "/inbox", () => {
     form.querySelectorAll(".tab").forEach((tab) => tab.classList.toggle("active", tab.querySelector("input").checked));
-    refresh();
   });
 
   body.addEventListener("click", async (event) => {

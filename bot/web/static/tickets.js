@@ -5,16 +5,7 @@
   const rows = document.getElementById("ticket-rows");
   const filters = document.getElementById("ticket-filters");
   if (rows && filters) {
-    const refresh = async () => {
-      const html = await carebot.fragment("/tickets/rows" + location.search);
-      if (html !== null) rows.innerHTML = html;
-    };
-    filters.addEventListener("change", () => {
-      const params = new URLSearchParams(new FormData(filters));
-      for (const [key, value] of [...params]) { if (!value) params.delete(key); }
-      history.replaceState(null, "", "/tickets?" + params.toString());
-      refresh();
-    });
+    const refresh = carebot.filteredRows(filters, rows, "/tickets");
     carebot.live(["ticket", "sla"], refresh);
     setInterval(refresh, 60000);  // due times pass without an event
     return;
