@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bot.conversation.evaluation import read_holdout  # noqa: E402
 from bot.nlu.pool import NluPool  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bench.webhook import CONCURRENCY as WEBHOOK_SENDERS, MESSAGES as WEBHOOK_MESSAGES  # noqa: E402
+from bench.webhook import CONCURRENCY as WEBHOOK_SENDERS, MESSAGES as WEBHOOK_MESSAGES, RASA_PHASE_LIMIT_S  # noqa: E402
 from bench.webhook import OPEN_SECONDS, webhook_figures  # noqa: E402
 from bench.claims import CLAIMERS, ITEMS as CLAIM_ITEMS, SEQUENTIAL as CLAIM_SEQUENTIAL, claim_figures  # noqa: E402
 
@@ -218,6 +218,7 @@ happen outside the timed part); a push with no answer within WeChat's 5 s counts
   the fake `messages/reply.json`, counted in `webhook_weibo_outbox_deliveries`).
 - `rasa_parse_*` / `rasa_rest_*`: the same load on Rasa's `POST /model/parse` and on its REST channel
   `POST /webhooks/rest/webhook` (an NLU-only model: it answers `[]`, counted in `rasa_rest_empty_answers`).
+  Each of Rasa's runs stops taking new requests after {RASA_PHASE_LIMIT_S:.0f} s (its rate is steady by then).
   `ratio_*`: carebot msgs/s divided by Rasa's.
 - `open_R_*`: open loop, R pushes/s offered for {OPEN_SECONDS:.0f} s whatever the answers (plaintext); `achieved`:
   pushes answered in time per second; `settle_s`: how long the server then needed to work off its backlog.

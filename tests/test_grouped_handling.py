@@ -49,3 +49,31 @@ async def test_a_burst_is_stored_whole_answered_once_and_in_order_per_customer(c
         thread = threads[thread_id]
         assert thread.last_inbound_at == message.created_at == seen[thread.customer_id]
         assert thread.owner == ("queue" if message.action == "append" else "bot") and thread.misunderstandings == 0
+
+
+async def test_first_time_senders_of_a_burst_get_one_customer_and_one_thread_each(conversation: Conversation):
+    await conversation.handle(msg("你好", "regular", "hi-regular"))  # the account exists from here on
+    senders = [f"new{i}" for i in range(20)]
+    burst = [msg("退款多久到账", s, f"first-{s}") for s in senders]
+    # a first-time sender's second message and a retry of another's first, in the same burst
+    burst += [msg("怎么开发票", "new0", "second-new0"), msg("退款多久到账", "new1", "first-new1")]
+    outcomes = await asyncio.gather(*(conversation.handle(m) for m in burst))
+    assert [o.action for o in outcomes] == ["answer_faq"] * len(burst)
+    assert [o.intent for o in outcomes[:2]] == ["faq/refund_time"] * 2 and outcomes[20].intent == "faq/invoice"
+    assert outcomes[21].duplicate and outcomes[21].reply_ids == outcomes[1].reply_ids
+
+    async with conversation.db.sessions() as session:
+        customers = {c.external_id: c for c in (await session.execute(select(Customer))).scalars()}
+        threads = list((await session.execute(select(Thread))).scalars())
+        inbound = list((await session.execute(select(Message).where(Message.direction == "in")
+                                               .order_by(Message.id))).scalars())
+    assert sorted(customers) == sorted([*senders, "regular"])
+    account_id = customers["regular"].account_id
+    assert all(c.account_id == account_id and c.platform == "console" and c.first_seen <= c.last_seen
+               for c in customers.values())
+    assert sorted(t.customer_id for t in threads) == sorted(c.id for c in customers.values())  # one each
+    assert all(t.owner == "bot" and t.account_id == account_id and t.last_inbound_at for t in threads)
+    assert len(inbound) == len(burst)  # the retry was not stored again
+    new0 = [m.text for m in inbound if m.thread_id == next(t.id for t in threads
+                                                           if t.customer_id == customers["new0"].id)]
+    assert new0 == ["退款多久到账", "怎么开发票"]

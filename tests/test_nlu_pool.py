@@ -55,6 +55,22 @@ async def test_parses_asked_together_go_as_one_batch(pool: NluPool):
     assert sum(a["batches"] - b["batches"] for a, b in zip(after, before)) == 1  # one request, one graph run
 
 
+async def test_a_batch_scores_each_text_as_if_it_were_alone(pool: NluPool):
+    """One TensorFlow call for a whole batch pads short texts to the longest: the padding must
+    change no score, and every text must get its own result back (order, featureless texts)."""
+    holdout = (PROJECT_ROOT / "tests" / "data" / "holdout.tsv").read_text(encoding="utf-8").splitlines()
+    texts = [line.split("\t")[1] for line in holdout[::3] if line.strip()]
+    texts[5:5] = ["", "嗯" * 300, "？？"]  # nothing to read, the longest text, punctuation only
+    together = await pool.parse(texts)
+    alone = [(await pool.parse([text]))[0] for text in texts]
+    assert [p.intent for p in together] == [p.intent for p in alone]
+    assert len({p.intent for p in alone}) > 20
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.confidence == pytest.approx(single.confidence, abs=2e-4)
+        assert [r["name"] for r in batched.ranking[:3]] == [r["name"] for r in single.ranking[:3]]
+        assert batched.similarity == single.similarity
+
+
 async def test_worker_rejects_bad_requests(pool: NluPool):
     async with aiohttp.ClientSession() as http:
         for body in (b"not json", json.dumps({"texts": "一句话"}).encode(), json.dumps({"texts": []}).encode()):

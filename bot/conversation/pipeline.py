@@ -8,9 +8,10 @@ crash never leaves a message half handled. A message whose dedupe key is already
 
 Under load, messages that reach a step together go through it together (batching.py):
 one read for the retry check and thread state of all, then one transaction for all, in
-which the common case (a known customer of a bot-owned thread asking an FAQ) is written
-with a few bulk statements and everything else goes through the full unit of work. A
-customer's messages never share a group, so each is decided knowing the one before.
+which first-time senders get their customer and thread rows together, the common case (a
+customer of a bot-owned thread asking an FAQ) is written with a few bulk statements and
+everything else goes through the full unit of work. A customer's messages never share a
+group, so each is decided knowing the one before.
 """
 from __future__ import annotations
 
@@ -102,8 +103,6 @@ class Conversation:
             return seen.stored
         if parse is None and self._needs_nlu(message, normalised, seen.thread):
             parse = (await self.understand([normalised]))[0]
-        if seen.thread is None:  # a new customer: many may come at once, each takes the full unit of work
-            return await self._handle_alone(message, normalised, parse, dry_run=False, passive_until=passive_until)
         return await self._writes.submit(_Ready(message, normalised, parse, passive_until))
 
     async def _handle_alone(self, message: InboundMessage, normalised: str, parse: Parse | None, *,
@@ -206,7 +205,11 @@ class Conversation:
     async def _decide_group(self, session: AsyncSession, group: list[_Ready]) -> list[Outcome]:
         now = self.clock()
         stored = await grouped.stored_keys(session, [r.message.dedupe_key for r in group if r.message.dedupe_key])
-        rows = await grouped.threads_of(session, [(r.message.account, r.message.sender) for r in group], lock=True)
+        senders = [(r.message.account, r.message.sender) for r in group]
+        rows = await grouped.threads_of(session, senders, lock=True)
+        if first_time := [sender for sender in senders if sender not in rows]:
+            await grouped.create_threads(session, first_time, now)
+            rows = await grouped.threads_of(session, senders, lock=True)
         known = await self.known_faqs(session)
         outcomes: dict[int, Outcome] = {}
         plain: list[tuple[int, _Ready, grouped.ThreadRow, Decision]] = []
@@ -230,7 +233,7 @@ class Conversation:
         return [outcomes[index] for index in range(len(group))]
 
     def _plain_faq(self, ready: _Ready, thread: grouped.ThreadRow | None, known: frozenset[str]) -> Decision | None:
-        """The decision if the message takes the bulk path: text from a known customer of a
+        """The decision if the message takes the bulk path: text from a customer of a
         bot-owned thread (no rating asked), answered with an FAQ. Everything else goes through
         `_decide_and_act`; what it does for such a message, `_answer_faqs` does for many."""
         message = ready.message

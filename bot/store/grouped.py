@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Account, Customer, Message, Thread
@@ -30,6 +31,8 @@ _INSERT_MESSAGES = insert(Message.__table__).returning(Message.__table__.c.id, s
 _ANSWERED = (update(Thread.__table__).where(Thread.__table__.c.id.in_(bindparam("ids", expanding=True)))
              .values(last_inbound_at=bindparam("now"), window_used=0, last_inbound_public=bindparam("public"),
                      misunderstandings=0, clarify_options=None, updated_at=bindparam("now")))
+_ACCOUNTS = select(Account.slug, Account.id, Account.platform).where(Account.slug.in_(bindparam("slugs", expanding=True)))
+_CUSTOMER_IDS = select(Customer.account_id, Customer.external_id, Customer.id)
 _SEEN = (update(Customer.__table__).where(Customer.__table__.c.id.in_(bindparam("ids", expanding=True)))
          .values(last_seen=bindparam("now")))
 
@@ -87,3 +90,25 @@ async def answered(session: AsyncSession, threads: list[tuple[ThreadRow, bool]],
         if ids:
             await connection.execute(_ANSWERED, {"ids": ids, "now": now, "public": public})
     await connection.execute(_SEEN, {"ids": [thread.customer_id for thread, _ in threads], "now": now})
+
+
+async def create_threads(session: AsyncSession, senders: list[Sender], now: datetime) -> None:
+    """Customers and bot-owned threads for first-time senders of known accounts, two
+    statements for the group. A row another transaction creates meanwhile is left as it is
+    (ON CONFLICT DO NOTHING); senders of unknown accounts are left to the full unit of work."""
+    connection = await session.connection()
+    accounts = {slug: (account_id, platform) for slug, account_id, platform in
+                await connection.execute(_ACCOUNTS, {"slugs": sorted({slug for slug, _ in senders})})}
+    wanted = [(accounts[slug], external) for slug, external in senders if slug in accounts]
+    if not wanted:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    await connection.execute(dialect.insert(Customer.__table__).on_conflict_do_nothing(), [
+        {"account_id": account_id, "platform": platform, "external_id": external, "first_seen": now,
+         "last_seen": now} for (account_id, platform), external in wanted])
+    customers = await connection.execute(_CUSTOMER_IDS.where(
+        tuple_(Customer.account_id, Customer.external_id).in_([(account_id, external)
+                                                               for (account_id, _), external in wanted])))
+    await connection.execute(dialect.insert(Thread.__table__).on_conflict_do_nothing(), [
+        {"account_id": account_id, "customer_id": customer_id, "owner": "bot", "created_at": now,
+         "updated_at": now} for account_id, _, customer_id in customers])
