@@ -5,10 +5,11 @@ confidence alone cannot reject out-of-scope messages. The cosine similarity of c
 n-grams to the closest training example is an independent signal: text unlike anything the
 bot was taught scores low whatever the classifier believes.
 
-`BatchedDIETClassifier`: Rasa's DIET trains on batches but predicts one message per
-TensorFlow call, and the fixed cost of a call is most of a short text's parse. The worker
-hands the graph every text that arrived together, so one call for all of them is where the
-throughput of the webhook comes from (bench/webhook.py).
+`BatchedDIETClassifier` and `BatchedCountVectorsFeaturizer`: Rasa's DIET and count
+vectors train on batches but predict one message per TensorFlow or sklearn call, and the
+fixed cost of a call is most of a short text's parse. The worker hands the graph every text
+that arrived together, so one call for all of them is where the throughput of the webhook
+comes from (bench/webhook.py).
 """
 from __future__ import annotations
 
@@ -21,12 +22,17 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 NEAREST = "nearest"
+# texts per TensorFlow call: the first call at each batch size costs up to a few hundred ms, so
+# the worker makes one call of every size up to this when it loads a model (bot/nlu/worker.py)
+PREDICT_BATCH = 64
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -93,10 +99,13 @@ class BatchedDIETClassifier(DIETClassifier):
                 or self._execution_context.should_add_diagnostic_data):
             return super().process(messages)
         featurized = [m for m in messages if m.features_present(attribute=TEXT, featurizers=config.get("featurizers"))]
-        if featurized:
-            model_data = self._create_model_data(featurized, training=False)
-            scores = self.model.run_inference(model_data, batch_size=len(featurized))["i_scores"]
-            for index, message in enumerate(featurized):
+        # one call per chunk: Rasa's own multi-batch inference cannot merge batches padded to
+        # different lengths
+        for start in range(0, len(featurized), PREDICT_BATCH):
+            chunk = featurized[start:start + PREDICT_BATCH]
+            model_data = self._create_model_data(chunk, training=False)
+            scores = self.model.run_inference(model_data, batch_size=len(chunk))["i_scores"]
+            for index, message in enumerate(chunk):
                 label, ranking = self._predict_label({"i_scores": scores[index:index + 1]})
                 message.set(INTENT, label, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
@@ -104,4 +113,35 @@ class BatchedDIETClassifier(DIETClassifier):
         rest = [m for m in messages if id(m) not in done]  # nothing to read: Rasa's own empty answer
         if rest:
             super().process(rest)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class BatchedCountVectorsFeaturizer(CountVectorsFeaturizer):
+    """Rasa's count vectors, trained as Rasa trains them; featurizes all messages of a graph run
+    with one `transform` per attribute (the rows are the same: each token is counted alone)."""
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.vectorizers is None or len(messages) < 2:
+            return super().process(messages)
+        for attribute in self._attributes:
+            vectorizer = self.vectorizers.get(attribute)
+            tokens = [self._get_processed_message_tokens_by_attribute(m, attribute) for m in messages]
+            present = [(message, words) for message, words in zip(messages, tokens) if words]
+            if not vectorizer or not present:
+                continue
+            sequences = vectorizer.transform([word for _, words in present for word in words])
+            sentences = (vectorizer.transform([" ".join(words) for _, words in present])
+                         if attribute in DENSE_FEATURIZABLE_ATTRIBUTES else None)
+            start = 0
+            for row, (message, words) in enumerate(present):
+                sequence = sequences[start:start + len(words)]
+                start += len(words)
+                sequence.sort_indices()
+                sentence = None
+                if sentences is not None:
+                    sentence = sentences[row]
+                    sentence.sort_indices()
+                    sentence = sentence.tocoo()
+                self.add_features_to_message(sequence.tocoo(), sentence, attribute, message)
         return messages

@@ -79,8 +79,15 @@ class Parser:
     async def load(self) -> None:
         loop = asyncio.get_running_loop()
         self._agent = await loop.run_in_executor(self._thread, _load_agent, self.model_path)
-        # the first parse after a load is slow (graph tracing): pay it before reporting ready
-        await loop.run_in_executor(self._thread, self._parse_batch, ["你好", "怎么退货"])
+        await loop.run_in_executor(self._thread, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Pay before reporting ready what the first parses would pay: graph tracing on the
+        first one, and a few hundred ms at each batch size TensorFlow has not run yet."""
+        from bot.nlu.components import PREDICT_BATCH
+
+        for size in range(1, PREDICT_BATCH + 1):
+            self._parse_batch(["你好", "怎么退货"][:size] + ["请问多久发货"] * (size - 2))
 
     def _parse_batch(self, texts: list[str]) -> list[dict[str, Any]]:
         from rasa.core.channels.channel import UserMessage
