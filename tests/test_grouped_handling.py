@@ -1,11 +1,18 @@
 """Messages that arrive together are decided and stored together (real model, both databases)."""
 import asyncio
+import logging
+from pathlib import Path
 
+import asyncpg
+import pytest
 from sqlalchemy import select
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
+from bot.nlu.pool import NluPool
+from bot.runtime import database
 from bot.store.models import Customer, Message, Thread
+from tests.conftest import create_pg_database, make_settings
 
 
 def msg(text: str, sender: str, key: str) -> InboundMessage:
@@ -77,3 +84,63 @@ async def test_first_time_senders_of_a_burst_get_one_customer_and_one_thread_eac
     new0 = [m.text for m in inbound if m.thread_id == next(t.id for t in threads
                                                            if t.customer_id == customers["new0"].id)]
     assert new0 == ["退款多久到账", "怎么开发票"]
+
+
+async def test_a_group_that_loses_a_race_to_another_process_is_handled_one_by_one(
+        nlu_pool: NluPool, postgres_server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """Two servers on one PostgreSQL receive the same push (a WeChat retry) in groups with other
+    messages. The group that commits second finds the dedupe key taken: it is rolled back whole,
+    then each of its messages is handled alone; nothing is lost or answered twice."""
+    url = await create_pg_database(postgres_server)
+    settings = make_settings(tmp_path, url, CAREBOT_BUSINESS_HOURS="00:00-23:59")
+    senders = ["r1", "r2", "r3", "r4", "r5"]
+    async with database(settings) as db_a, database(settings) as db_b:
+        first, second = Conversation(db_a, nlu_pool.parse, settings), Conversation(db_b, nlu_pool.parse, settings)
+        for sender in senders:  # the customers and their threads exist (ids in this order)
+            await first.handle(msg("你好", sender, f"hi-{sender}"))
+        async with db_a.sessions() as session:
+            r1_thread = (await session.execute(select(Thread.id).join(Customer).where(
+                Customer.external_id == "r1"))).scalar_one()
+
+        holder = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            blocked = holder.transaction()
+            await blocked.start()
+            await holder.execute("SELECT id FROM threads WHERE id = $1 FOR UPDATE", r1_thread)
+            retried = msg("退款多久到账", "r1", "refund-r1")
+            group_a = asyncio.gather(*(first.handle(m) for m in (
+                retried, msg("怎么开发票", "r2", "invoice-r2"), msg("怎么开发票", "r3", "invoice-r3"))))
+            await _until_waiting_for_locks(holder, 1)  # the first server's group waits for r1's thread
+            group_b = asyncio.gather(*(second.handle(m) for m in (
+                msg("退款多久到账", "r1", "refund-r1"), msg("运费怎么算", "r4", "fee-r4"),
+                msg("运费怎么算", "r5", "fee-r5"))))
+            await _until_waiting_for_locks(holder, 2)  # and so does the second's, behind it
+            with caplog.at_level(logging.INFO, logger="bot.conversation.pipeline"):
+                await blocked.commit()
+                outcomes_a, outcomes_b = await asyncio.wait_for(asyncio.gather(group_a, group_b), 60)
+        finally:
+            await holder.close()
+
+        assert "rolled back" in caplog.text  # the second group did meet the conflict
+        assert [o.action for o in outcomes_a + outcomes_b] == ["answer_faq"] * 6
+        assert not any(o.duplicate for o in outcomes_a)
+        assert outcomes_b[0].duplicate and outcomes_b[0].reply_ids == outcomes_a[0].reply_ids
+        assert not outcomes_b[1].duplicate and not outcomes_b[2].duplicate
+        async with db_a.sessions() as session:
+            inbound = list((await session.execute(select(Message).where(Message.direction == "in"))).scalars())
+            replies = list((await session.execute(select(Message).where(Message.direction == "out"))).scalars())
+    keys = [m.dedupe_key for m in inbound]
+    assert sorted(keys) == sorted({*keys}) and len(keys) == len(senders) + 5  # each push stored once
+    answered = {m.reply_to_id for m in replies}
+    assert all(m.id in answered for m in inbound)
+    assert sum(1 for r in replies if r.reply_to_id == next(m.id for m in inbound if m.dedupe_key == "refund-r1")) == 1
+
+
+async def _until_waiting_for_locks(connection: asyncpg.Connection, count: int) -> None:
+    for _ in range(300):
+        waiting = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} transactions came to wait for the locked thread")
