@@ -3,7 +3,10 @@
 Rows are claimed in one short transaction (leased), sent with no transaction open, and
 finished in another. The one window in which a crash sends a message twice: the platform
 accepted it but the process died before the finishing transaction committed (a few
-milliseconds); the lease (60 s) then expires and another sender sends the row again.
+milliseconds); the lease (60 s) then expires and another sender sends the row again. A
+platform that accepts a message but answers after the client's timeout
+(CAREBOT_PLATFORM_TIMEOUT) causes the same: the attempt is retried. Neither platform's send API
+takes an idempotency key that would let us close either.
 """
 from __future__ import annotations
 

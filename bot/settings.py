@@ -92,6 +92,7 @@ class Settings:
     first_response_minutes: int = 30
     # channels
     wechat_api_base: str = "https://api.weixin.qq.com"
+    platform_timeout: float = 10.0  # seconds for one call to a platform's API (then retried later)
     passive_budget: float = 3.5  # seconds a webhook waits for the bot before acknowledging
     replay_window: int = 600  # seconds; 0 turns the timestamp check off
     human_click_key: str = "HUMAN_AGENT"
@@ -144,7 +145,7 @@ class Settings:
             if get(name.upper()) is not None:
                 kwargs[name] = _as_int(name, get(name.upper()))
         for name in ("faq_threshold", "intent_threshold", "oos_similarity", "nlu_timeout", "nlu_start_timeout",
-                     "passive_budget"):
+                     "passive_budget", "platform_timeout"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_float(name, get(name.upper()))
         for name in ("complaint_keywords", "urgent_keywords", "safety_keywords"):

@@ -23,6 +23,7 @@ from tests.e2e import SECRET_KEY, Probe, serving
 
 APPID, SECRET, TOKEN = "wx_test_app_0001", "app-secret-0001", "carebotToken42"
 OPENID = "oUSERtest000000000000000001"
+PLATFORM_TIMEOUT = 1.5  # seconds: a fake API slower than this has timed out
 
 
 @dataclass
@@ -41,7 +42,7 @@ async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatc
     api_runner, api_base, api = await start_fake_wechat_api(state=FakeWeChatState(apps={APPID: SECRET}))
     api.add_user(OPENID)
     settings = make_settings(tmp_path, database_url, CAREBOT_BUSINESS_HOURS="00:00-23:59",
-                             CAREBOT_WECHAT_API_BASE=api_base)
+                             CAREBOT_WECHAT_API_BASE=api_base, CAREBOT_PLATFORM_TIMEOUT=str(PLATFORM_TIMEOUT))
     aes_key = wx.new_aes_key()
     sealed = {"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)}
     try:
@@ -111,6 +112,34 @@ async def test_slow_bot_acknowledges_then_delivers_through_the_api(stack: Stack)
     async with stack.rt.db.sessions() as session:
         reply = (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
     assert reply.state == "sent" and reply.text == stack.api.delivered[0].content
+
+
+async def test_api_timeout_is_retried_and_the_reply_delivered_once(stack: Stack):
+    """The API answers later than CAREBOT_PLATFORM_TIMEOUT (and so delivers nothing): the row is
+    retried with backoff and goes out once the API is quick again."""
+    stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
+    stack.api.user_message(OPENID)
+
+    async def sent(n: int) -> bool:
+        return await stack.count(Message, Message.state == "sent") == n
+
+    await stack.push(wx.text_xml("怎么开发票", openid=OPENID))  # a token is fetched, the reply sent
+    assert await stack.wait_for(lambda: sent(1))
+    stack.api.set_delay(PLATFORM_TIMEOUT * 2)
+    await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
+
+    async def timed_out() -> bool:  # the first attempt failed, and the fake dropped the call
+        return (await stack.count(OutboxItem, OutboxItem.last_error.is_not(None)) == 1
+                and any(call.status == 0 for call in stack.api.calls))
+
+    assert await stack.wait_for(timed_out)
+    assert len(stack.api.delivered) == 1
+    stack.api.set_delay(0)
+    assert await stack.wait_for(lambda: sent(2))
+    async with stack.rt.db.sessions() as session:
+        items = list((await session.execute(select(OutboxItem).order_by(OutboxItem.id))).scalars())
+    assert items[0].attempts == 1 and items[1].attempts >= 2 and items[1].last_error is None
+    assert [d.content for d in stack.api.delivered] == [item.payload["text"] for item in items]  # once each
 
 
 async def test_permanent_error_marks_failed_with_reason(stack: Stack):

@@ -24,6 +24,7 @@ from tests.e2e import SECRET_KEY, Probe, serving
 APP_SECRET, ACCESS_TOKEN = "weibo-app-secret-0001", "2.00weiboAccessToken0001"
 ACCOUNT_UID, FAN = "1902538057", 2489518277
 COMPLAINT = "收到的充电宝是坏的，质量太差了，我要投诉"
+PLATFORM_TIMEOUT = 1.5  # seconds: a fake API slower than this has timed out
 
 
 @dataclass
@@ -63,7 +64,7 @@ async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatc
     monkeypatch.setenv("CAREBOT_SECRET_KEY", SECRET_KEY)
     api_runner, api_base, api = await start_fake_weibo_api(state=FakeWeiboState(tokens={ACCESS_TOKEN: ACCOUNT_UID}))
     settings = make_settings(tmp_path, database_url, CAREBOT_BUSINESS_HOURS="00:00-23:59",
-                             CAREBOT_WEIBO_API_BASE=api_base)
+                             CAREBOT_WEIBO_API_BASE=api_base, CAREBOT_PLATFORM_TIMEOUT=str(PLATFORM_TIMEOUT))
     sealed = {"app_secret": seal(APP_SECRET), "access_token": seal(ACCESS_TOKEN)}
     try:
         async with serving(nlu_pool, settings, lambda session: accounts.add(
@@ -181,6 +182,28 @@ async def test_slow_bot_acknowledges_with_an_empty_body_then_delivers_through_th
     assert await stack.reaches("sent")  # delivered, and the sender has recorded it
     assert stack.api.delivered[0].receiver_id == str(FAN)
     assert (await stack.outbound()).text == stack.api.delivered[0].text
+
+
+async def test_api_timeout_is_retried_and_the_reply_delivered_once(stack: Stack):
+    """The reply API answers later than CAREBOT_PLATFORM_TIMEOUT (and so delivers nothing): the
+    row is retried with backoff and goes out once the API is quick again."""
+    stack.too_slow()
+    stack.api.user_message(FAN)
+    stack.api.delay = PLATFORM_TIMEOUT * 2
+    await stack.push(wb.text_push("怎么查物流", **to_fan()))
+
+    async def timed_out() -> bool:  # the first attempt failed, and the fake dropped the call
+        return (await stack.count(OutboxItem, OutboxItem.last_error.is_not(None)) == 1
+                and [c.status for c in stack.api.calls][:1] == [0])
+
+    assert await stack.wait_for(timed_out)
+    assert not stack.api.delivered
+    stack.api.delay = 0
+    assert await stack.reaches("sent")
+    async with stack.rt.db.sessions() as session:
+        item = (await session.execute(select(OutboxItem))).scalar_one()
+    assert item.attempts >= 2 and item.last_error is None and len(stack.api.delivered) == 1
+    assert stack.api.delivered[0].text == (await stack.outbound()).text
 
 
 @pytest.mark.parametrize("code, words", [(21327, "过期"), (21332, "无效")])

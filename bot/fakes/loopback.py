@@ -1,6 +1,8 @@
-"""What the fakes share: serving one on loopback, and a prepared push to tamper with."""
+"""What the fakes share: serving one on loopback, answering slowly, and a prepared push to
+tamper with."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
 from aiohttp import web
@@ -15,6 +17,20 @@ async def serve(app: web.Application, host: str = "127.0.0.1", port: int = 0) ->
     await site.start()
     bound_host, bound_port = runner.addresses[0][:2]
     return runner, f"http://{bound_host}:{bound_port}"
+
+
+async def wait_unless_gone(request: web.Request, seconds: float) -> bool:
+    """Sleep `seconds`; False if the client hung up meanwhile (its timeout fired), so that a
+    slow fake drops the request unprocessed, as a platform does whose answer never left."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return True
+        await asyncio.sleep(min(left, 0.02))
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return False
 
 
 @dataclass(frozen=True)

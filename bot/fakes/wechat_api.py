@@ -41,7 +41,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.fakes.loopback import serve
+from bot.fakes.loopback import serve, wait_unless_gone
 
 ERRMSG: dict[int, str] = {
     -1: "system error",
@@ -390,19 +390,6 @@ def _http_500() -> web.Response:
                         content_type="text/html")
 
 
-async def _wait_unless_gone(request: web.Request, seconds: float) -> bool:
-    """Sleep `seconds`; False if the client hung up meanwhile (its timeout fired)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        left = deadline - asyncio.get_running_loop().time()
-        if left <= 0:
-            return True
-        await asyncio.sleep(min(left, 0.02))
-        transport = request.transport
-        if transport is None or transport.is_closing():
-            return False
-
-
 def _record(state: FakeWeChatState, endpoint: str, body: dict[str, Any] | None, status: int = 200,
             appid: str | None = None, openid: str | None = None) -> None:
     errcode = None if body is None else int(body.get("errcode", 0))
@@ -414,7 +401,7 @@ async def _answer(request: web.Request, endpoint: str,
     """Common path: delay, HTTP 500 share, forced errcodes, then the endpoint's own rules."""
     state = request.app[STATE]
     if state.delay > 0 and not state.deliver_before_delay:
-        if not await _wait_unless_gone(request, state.delay):
+        if not await wait_unless_gone(request, state.delay):
             # The client's timeout fired: the request is dropped unprocessed.
             state.calls.append(ApiCall(endpoint, state.now(), None, 0))
             return _json(state.error(-1))  # written to a closed connection, never read

@@ -18,7 +18,6 @@ text limit of an active reply (300 characters, like a passive one).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import time
@@ -30,7 +29,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.fakes.loopback import serve
+from bot.fakes.loopback import serve, wait_unless_gone
 
 REPLY_PATH = "/2/messages/reply.json"
 WINDOW_ERROR = 21999
@@ -94,7 +93,7 @@ class FakeWeiboState:
     rate_limit_per_hour: int | None = None  # per token; None: no limit
     strict_windows: bool = True  # False: every fan may be written to (for trying carebot out)
     fail_share: float = 0.0  # share of calls answered HTTP 500 / 10001
-    delay: float = 0.0
+    delay: float = 0.0  # seconds before answering; a client that hangs up meanwhile gets nothing sent
     delivered: list[Delivered] = field(default_factory=list)
     calls: list[ApiCall] = field(default_factory=list)
 
@@ -198,8 +197,9 @@ def _reply_text(form: Any) -> str | None:
 
 async def reply_handler(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    if state.delay > 0:
-        await asyncio.sleep(state.delay)
+    if state.delay > 0 and not await wait_unless_gone(request, state.delay):
+        state.calls.append(ApiCall(state.now(), 0, None))  # the client gave up: nothing delivered
+        return web.json_response({"error": "client gone"}, status=504)  # never read
     token = request.query.get("access_token", "")
     form = await request.post()
     receiver = str(form.get("receiver_id", "")) or None

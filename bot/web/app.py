@@ -93,8 +93,8 @@ def create_app(rt: Runtime) -> web.Application:
     ticket_pages.setup_routes(app)  # tickets, SLA and auto-assignment tasks, canned replies
     ticket_api.setup_routes(app)
     canned_web.setup_routes(app)
-    wechat_api = WeChatApi(rt.settings.wechat_api_base, DbTokenStore(rt.db))
-    weibo_api = WeiboApi(rt.settings.weibo_api_base)
+    wechat_api = WeChatApi(rt.settings.wechat_api_base, DbTokenStore(rt.db), rt.settings.platform_timeout)
+    weibo_api = WeiboApi(rt.settings.weibo_api_base, rt.settings.platform_timeout)
     sender = Sender(rt.db, platform_senders(wechat_api, weibo_api), rt.sender_wake)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
