@@ -34,7 +34,7 @@ run: train
 	$(CAREBOT) serve
 
 test: setup
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=15
 
 bench: setup
 	$(VENV)/bin/python bench/run.py
