@@ -1,9 +1,10 @@
 """Hand the thread to people: it enters the shared inbox and the bot goes quiet."""
+from datetime import datetime
+
 from actions import texts
 from actions.base import ActionContext, ActionResult
-from actions.smalltalk import hours_label
-from bot.business_hours import describe_opening, is_open, next_opening
-from bot.store import inbox
+from bot.business_time import Calendar
+from bot.store import inbox, sla
 
 
 def queue_thread(ctx: ActionContext) -> None:
@@ -12,11 +13,15 @@ def queue_thread(ctx: ActionContext) -> None:
     ctx.thread.handoff_notice_sent = False
 
 
-def when_people_answer(ctx: ActionContext) -> str | None:
-    """None during business hours, else when agents are back (as consumers read it)."""
-    if is_open(ctx.now, ctx.settings):
+def when_people_answer(cal: Calendar, now: datetime) -> str | None:
+    """None during business hours, else when agents are back (as consumers read it).
+
+    `cal` is the thread's account calendar (`sla.calendar_for`): its own hours and holidays,
+    the ones its agents keep and its SLA clocks count, not the deployment's defaults.
+    """
+    if cal.is_open(now):
         return None
-    return describe_opening(next_opening(ctx.now, ctx.settings), ctx.now, ctx.settings)
+    return cal.describe_opening(cal.next_opening(now), now)
 
 
 async def run(ctx: ActionContext) -> ActionResult:
@@ -24,9 +29,10 @@ async def run(ctx: ActionContext) -> ActionResult:
     item = await inbox.enqueue(ctx.session, thread_id=ctx.thread.id, reason=reason,
                                priority="normal", now=ctx.now)
     queue_thread(ctx)
-    opening = when_people_answer(ctx)
+    cal = await sla.calendar_for(ctx.session, ctx.settings, ctx.thread.account_id)
+    opening = when_people_answer(cal, ctx.now)
     if opening is not None:
-        reply = texts.HANDOFF_CLOSED.format(hours=hours_label(ctx), opening=opening)
+        reply = texts.HANDOFF_CLOSED.format(hours=cal.hours_label(), opening=opening)
     else:
         position = await inbox.position(ctx.session, item)
         reply = texts.HANDOFF_OPEN.format(ahead=position - 1, position=position)

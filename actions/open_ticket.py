@@ -15,7 +15,8 @@ async def run(ctx: ActionContext) -> ActionResult:
     await inbox.enqueue(ctx.session, thread_id=ctx.thread.id, reason="complaint",
                         priority=priority, now=ctx.now, ticket_id=ticket.id)
     queue_thread(ctx)
-    opening = when_people_answer(ctx)
+    cal = await sla.calendar_for(ctx.session, ctx.settings, ctx.thread.account_id)
+    opening = when_people_answer(cal, ctx.now)
     when = (texts.WHEN_CLOSED.format(opening=opening) if opening is not None
             else texts.WHEN_OPEN.format(minutes=targets.first_response_minutes))
     reply = texts.TICKET_OPENED.format(number=ticket.number, when=when,

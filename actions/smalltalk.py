@@ -1,18 +1,16 @@
 """Greetings, thanks, goodbyes and "are you a robot?": short replies."""
 from actions import texts
 from actions.base import ActionContext, ActionResult
-
-
-def hours_label(ctx: ActionContext) -> str:
-    start, end = ctx.settings.business_hours
-    return f"{start:%H:%M}-{end:%H:%M}"
+from bot.store import sla
 
 
 async def run(ctx: ActionContext) -> ActionResult:
+    if ctx.decision.intent == "bot_challenge":  # the account's own hours, as its agents keep them
+        cal = await sla.calendar_for(ctx.session, ctx.settings, ctx.thread.account_id)
+        return ActionResult([texts.BOT_CHALLENGE.format(hours=cal.hours_label())])
     reply = {
         "greet": texts.GREET,
         "thanks": texts.THANKS,
         "goodbye": texts.GOODBYE,
-        "bot_challenge": texts.BOT_CHALLENGE.format(hours=hours_label(ctx)),
     }[ctx.decision.intent]
     return ActionResult([reply])

@@ -1,4 +1,5 @@
-"""Business time: SLA targets count only the hours agents work, not nights, weekends or holidays.
+"""Business time: SLA targets count only the hours agents work, not nights, weekends or holidays,
+and the replies to consumers (closed handoffs, "are you a robot?") tell the same calendar.
 
 An account may have its own hours and holidays (`carebot account hours|holidays`); without
 them the deployment's CAREBOT_BUSINESS_HOURS/DAYS apply. All arithmetic is on aware
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.settings import Settings
 
 MAX_DAYS = 3660  # ten years without a working day means the calendar is broken
+_WEEKDAYS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
 _HOURS = re.compile(r"^(\d{2}:\d{2})-(\d{2}:\d{2})(?:\s+([1-7](?:-[1-7])?(?:,[1-7](?:-[1-7])?)*))?$")
 
 
@@ -36,6 +38,36 @@ class Calendar:
             raise CalendarError(f"business hours must close after they open: {self.opens:%H:%M}-{self.closes:%H:%M}")
         if not self.days:
             raise CalendarError("business days name no working day")
+
+    def hours_label(self) -> str:
+        """"每天 09:00-21:00", "周一至周五 09:00-18:00", "周一、周三、周五 09:00-18:00": the working
+        days and hours as consumers are told them (bot_challenge, closed handoffs)."""
+        days = sorted(self.days)
+        if len(days) == 7:
+            when = "每天"
+        elif len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            when = f"{_WEEKDAYS[days[0]]}至{_WEEKDAYS[days[-1]]}"
+        else:
+            when = "、".join(_WEEKDAYS[day] for day in days)
+        return f"{when} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def next_opening(self, now: datetime) -> datetime:
+        """The next moment agents are at work (`now` itself if they are), past nights, days off
+        and holidays: zero business time from `now`, so replies promise what SLA clocks count."""
+        return self.add(now, timedelta(0))
+
+    def is_open(self, now: datetime) -> bool:
+        return self.next_opening(now) == now
+
+    def describe_opening(self, moment: datetime, now: datetime) -> str:
+        """"今天 09:00" / "明天 09:00" / "12月3日 09:00": consumers read the account's local time."""
+        day, today = moment.astimezone(self.zone).date(), now.astimezone(self.zone).date()
+        clock = moment.astimezone(self.zone).strftime("%H:%M")
+        if day == today:
+            return f"今天 {clock}"
+        if day == today + timedelta(days=1):
+            return f"明天 {clock}"
+        return f"{day.month}月{day.day}日 {clock}"
 
     def _intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working intervals (UTC) from the local day of `start` on."""

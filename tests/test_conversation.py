@@ -1,12 +1,13 @@
 """The conversation pipeline with the real trained model, on SQLite and PostgreSQL."""
 import re
 from dataclasses import replace
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import func, select
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
+from bot.store import sla, threads
 from bot.store.models import FaqAnswer, FaqIntent, InboxItem, Message, Ticket
 
 
@@ -129,3 +130,32 @@ async def test_handoff_outside_business_hours_says_when_people_are_back(conversa
         ticket = (await session.execute(select(Ticket))).scalar_one()
     assert ticket.first_response_due == datetime(2026, 12, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 local
     assert ticket.number == "T20261201-0001"  # the local date names the ticket
+
+
+async def at(conversation: Conversation, moment: datetime, hours: str, *holidays: date) -> Conversation:
+    """The console account with its own hours and holidays (as `carebot account hours|holidays`
+    sets them), answered at `moment`; the deployment's hours stay the fixture's whole day."""
+    async with conversation.db.uow() as session:
+        account = await threads.ensure_account(session, "console", "console")
+        sla.set_hours(account, hours)
+        await sla.add_holidays(session, account, list(holidays))
+    return Conversation(conversation.db, conversation.understand, conversation.settings, clock=lambda: moment)
+
+
+async def test_replies_tell_the_accounts_own_hours(conversation: Conversation):
+    evening = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # Tuesday 17:00 in Shanghai
+    late = await at(conversation, evening, "10:00-16:00")
+    out = await late.handle(msg("转人工"))
+    assert out.action == "handoff", out
+    assert "10:00-16:00" in out.replies[0] and "明天 10:00" in out.replies[0] and "已保存" in out.replies[0]
+    out = await late.handle(msg("你是机器人吗", sender="c2"))
+    assert out.intent == "bot_challenge" and "人工客服每天 10:00-16:00 在线" in out.replies[0], out
+
+
+async def test_handoff_on_an_account_holiday_names_the_next_working_day(conversation: Conversation):
+    holiday = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)  # Wednesday 11:00 in Shanghai, a day off
+    off = await at(conversation, holiday, "09:00-18:00 1-5", date(2026, 12, 2), date(2026, 12, 3))
+    out = await off.handle(msg("转人工"))
+    assert out.action == "handoff" and "12月4日 09:00" in out.replies[0], out  # Friday, after both days off
+    out = await off.handle(msg("鞋子开胶了质量太差", sender="c2"))
+    assert out.action == "open_ticket" and "12月4日 09:00" in out.replies[0], out
