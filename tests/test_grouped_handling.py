@@ -144,3 +144,44 @@ async def _until_waiting_for_locks(connection: asyncpg.Connection, count: int) -
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"fewer than {count} transactions came to wait for the locked thread")
+
+
+async def test_the_bulk_path_stores_what_the_full_unit_of_work_stores(nlu_pool: NluPool, tmp_path: Path):
+    """An FAQ answered in a group takes the bulk path (`_answer_faqs`); after a group rollback the
+    same message takes the full unit of work (`_handle_alone`). Both must leave the same rows,
+    or a change to one (a new column, an action with a side effect) silently splits them."""
+    stored = []
+    for name in ("bulk", "alone"):
+        settings = make_settings(tmp_path / name, f"sqlite+aiosqlite:///{tmp_path / name / 'db.sqlite3'}",
+                                 CAREBOT_BUSINESS_HOURS="00:00-23:59")
+        async with database(settings) as db:
+            conversation = Conversation(db, nlu_pool.parse, settings)
+            await conversation.handle(msg("你好", "c1", "hi-c1"))
+            async with db.uow() as session:  # a clarify menu was open: an answer closes it
+                thread = (await session.execute(select(Thread))).scalar_one()
+                thread.misunderstandings, thread.clarify_options = 1, ["faq/invoice", "faq/coupon"]
+                thread.window_used, thread.last_inbound_public = 3, True
+            question = msg("退款多久到账", "c1", "refund-c1")
+            if name == "bulk":
+                outcome = await conversation.handle(question)
+            else:  # what a message of a group that rolled back goes through
+                text = conversation.prepare(question.text)
+                parse = (await nlu_pool.parse([text]))[0]
+                outcome = await conversation._handle_alone(question, text, parse, dry_run=False, passive_until=None)
+            async with db.sessions() as session:
+                thread = (await session.execute(select(Thread))).scalar_one()
+                customer = (await session.execute(select(Customer))).scalar_one()
+                rows = list((await session.execute(select(Message).order_by(Message.id))).scalars())
+            stored.append({
+                "outcome": (outcome.action, outcome.intent, outcome.confidence, outcome.replies, outcome.owner,
+                            outcome.reply_states, outcome.duplicate),
+                "thread": (thread.owner, thread.misunderstandings, thread.clarify_options, thread.window_used,
+                           thread.last_inbound_public, thread.last_inbound_at == rows[-2].created_at,
+                           thread.updated_at == rows[-2].created_at),
+                "customer_seen": customer.last_seen == rows[-2].created_at,
+                "messages": [(m.direction, m.author, m.msg_type, m.text, m.dedupe_key, m.state, m.action, m.intent,
+                              m.confidence, m.ranking, m.error, m.reply_to_id) for m in rows],
+            })
+    bulk, alone = stored
+    assert bulk["outcome"][0] == "answer_faq" and bulk["thread"][:4] == ("bot", 0, None, 0)
+    assert bulk == alone
