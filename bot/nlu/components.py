@@ -89,7 +89,7 @@ class NearestExample(GraphComponent):
 class BatchedDIETClassifier(DIETClassifier):
     """DIET, trained as Rasa trains it; predicts all messages of a graph run in one call.
 
-    The scores are the same as one call per message (padding is masked; tests/test_nlu_batching.py
+    The scores are the same as one call per message (padding is masked; tests/test_nlu_pool.py
     compares them). Entity extraction and diagnostic data keep Rasa's own per-message path.
     """
 
@@ -98,7 +98,11 @@ class BatchedDIETClassifier(DIETClassifier):
         if (self.model is None or config["entity_recognition"] or not config["intent_classification"]
                 or self._execution_context.should_add_diagnostic_data):
             return super().process(messages)
-        featurized = [m for m in messages if m.features_present(attribute=TEXT, featurizers=config.get("featurizers"))]
+        featurized: List[Message] = []
+        unreadable: List[Message] = []  # nothing to read: Rasa's own empty answer
+        for message in messages:
+            readable = message.features_present(attribute=TEXT, featurizers=config.get("featurizers"))
+            (featurized if readable else unreadable).append(message)
         # one call per chunk: Rasa's own multi-batch inference cannot merge batches padded to
         # different lengths
         for start in range(0, len(featurized), PREDICT_BATCH):
@@ -109,10 +113,8 @@ class BatchedDIETClassifier(DIETClassifier):
                 label, ranking = self._predict_label({"i_scores": scores[index:index + 1]})
                 message.set(INTENT, label, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-        done = {id(m) for m in featurized}
-        rest = [m for m in messages if id(m) not in done]  # nothing to read: Rasa's own empty answer
-        if rest:
-            super().process(rest)
+        if unreadable:
+            super().process(unreadable)
         return messages
 
 
@@ -122,8 +124,8 @@ class BatchedCountVectorsFeaturizer(CountVectorsFeaturizer):
     with one `transform` per attribute (the rows are the same: each token is counted alone)."""
 
     def process(self, messages: List[Message]) -> List[Message]:
-        if self.vectorizers is None or len(messages) < 2:
-            return super().process(messages)
+        if self.vectorizers is None:
+            return super().process(messages)  # logs that nothing was trained
         for attribute in self._attributes:
             vectorizer = self.vectorizers.get(attribute)
             tokens = [self._get_processed_message_tokens_by_attribute(m, attribute) for m in messages]
