@@ -16,6 +16,7 @@ from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model
 from bot.runtime import Runtime, database
 from bot.settings import Settings
+from bot.store.models import Message
 from bot.web.app import create_app
 
 SECRET_KEY = "test-secret-key-of-at-least-32-characters"
@@ -58,3 +59,11 @@ class Probe:
                 return True
             await asyncio.sleep(0.05)
         return False
+
+    async def reaches(self, state: str, n: int = 1) -> bool:
+        """Whether `n` messages reach delivery state `state` (sent, failed ...) in time."""
+
+        async def there() -> bool:
+            return await self.count(Message, Message.state == state) == n
+
+        return await self.wait_for(there)

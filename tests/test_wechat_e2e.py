@@ -119,12 +119,8 @@ async def test_api_timeout_is_retried_and_the_reply_delivered_once(stack: Stack)
     retried with backoff and goes out once the API is quick again."""
     stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
     stack.api.user_message(OPENID)
-
-    async def sent(n: int) -> bool:
-        return await stack.count(Message, Message.state == "sent") == n
-
     await stack.push(wx.text_xml("怎么开发票", openid=OPENID))  # a token is fetched, the reply sent
-    assert await stack.wait_for(lambda: sent(1))
+    assert await stack.reaches("sent")
     stack.api.set_delay(PLATFORM_TIMEOUT * 2)
     await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
 
@@ -135,7 +131,7 @@ async def test_api_timeout_is_retried_and_the_reply_delivered_once(stack: Stack)
     assert await stack.wait_for(timed_out)
     assert len(stack.api.delivered) == 1
     stack.api.set_delay(0)
-    assert await stack.wait_for(lambda: sent(2))
+    assert await stack.reaches("sent", 2)
     async with stack.rt.db.sessions() as session:
         items = list((await session.execute(select(OutboxItem).order_by(OutboxItem.id))).scalars())
     assert items[0].attempts == 1 and items[1].attempts >= 2 and items[1].last_error is None
@@ -146,11 +142,7 @@ async def test_permanent_error_marks_failed_with_reason(stack: Stack):
     stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
     stack.api.force_errcode(45015, count=10)
     await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
-
-    async def failed() -> bool:
-        return await stack.count(Message, Message.state == "failed") == 1
-
-    assert await stack.wait_for(failed)
+    assert await stack.reaches("failed")
     async with stack.rt.db.sessions() as session:
         reply = (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
         item = (await session.execute(select(OutboxItem))).scalar_one()

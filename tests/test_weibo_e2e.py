@@ -46,14 +46,6 @@ class Stack(Probe):
     def too_slow(self) -> None:
         self.rt.settings = replace(self.rt.settings, passive_budget=0.0)  # the bot is always too slow
 
-    async def reaches(self, state: str, n: int = 1) -> bool:
-        """Whether `n` messages reach delivery state `state` in time."""
-
-        async def there() -> bool:
-            return await self.count(Message, Message.state == state) == n
-
-        return await self.wait_for(there)
-
     async def outbound(self) -> Message:
         async with self.rt.db.sessions() as session:
             return (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
