@@ -6,6 +6,10 @@ row locked, so two messages of one customer are never decided at the same time a
 crash never leaves a message half handled. A message whose dedupe key is already stored
 (a platform retry, maybe served by another process) gets the stored replies again.
 
+A message that cannot be decided in time (the NLU is down or slow) is kept: stored
+`undecided` before the webhook acknowledges it (`keep`). Its decision, in this process or
+in any other (`recovery.py`), takes the stored row over instead of inserting one (`adopt`).
+
 Under load, messages that reach a step together go through it together (batching.py):
 one read for the retry check and thread state of all, then one transaction for all, in
 which first-time senders get their customer and thread rows together, the common case (a
@@ -20,9 +24,9 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import REGISTRY, texts
@@ -34,12 +38,13 @@ from bot.nlu.result import Parse
 from bot.conversation.policy import Decision, ThreadState, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
-from bot.store import faq, grouped, outbox, threads
+from bot.store import faq, grouped, outbox, threads, undecided
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
 FAQ_NAMES_TTL = 2.0  # seconds; an FAQ an admin adds or deletes is known this much later
 GATHER_S = 0.002  # how long a group waits for more messages of the same burst
+KEEP_ATTEMPTS = 3  # a kept group that meets a deadlock is written again; a database that is down fails
 Understand = Callable[[list[str]], Awaitable[list[Parse]]]
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,10 @@ class _Ready:
     passive_until: float | None
 
 
+class _Taken(Exception):
+    """Raised when another decision took over the undecided message first."""
+
+
 class _DryRun(Exception):
     """Raised to roll back a unit of work whose effects must not be kept."""
 
@@ -82,6 +91,8 @@ class Conversation:
         self._writes: Batcher[_Ready, Outcome] = Batcher(
             self._write_group, serial=True, key=lambda ready: (ready.message.account, ready.message.sender),
             gather=GATHER_S)
+        self._keeps: Batcher[tuple[InboundMessage, float], None] = Batcher(self._keep_group, serial=True,
+                                                                           gather=GATHER_S)
 
     def prepare(self, text: str) -> str:
         return normalise(text, self.settings.nlu_max_chars)
@@ -107,32 +118,58 @@ class Conversation:
 
     async def _handle_alone(self, message: InboundMessage, normalised: str, parse: Parse | None, *,
                             dry_run: bool, passive_until: float | None) -> Outcome:
-        """One message in its own unit of work (a dry run, or a group that could not commit)."""
-        async with self.db.sessions() as session:
-            if message.dedupe_key and not dry_run:
-                stored = await self._stored_outcome(session, message)
-                if stored is not None:
-                    return stored
-            if parse is None:
-                found = await grouped.threads_of(session, [(message.account, message.sender)])
-                if self._needs_nlu(message, normalised, found.get((message.account, message.sender))):
-                    parse = (await self.understand([normalised]))[0]
-        try:
-            async with self.db.uow() as session:
-                outcome = await self._decide_and_act(session, message, normalised, parse, passive_until)
-                if dry_run:
-                    raise _DryRun(outcome)
-                return outcome
-        except _DryRun as done:
-            return done.outcome
-        except IntegrityError:
-            if not message.dedupe_key:
-                raise
-            async with self.db.sessions() as session:  # a concurrent retry stored it first
-                stored = await self._stored_outcome(session, message)
-            if stored is None:
-                raise
-            return stored
+        """One message in its own unit of work (a dry run, or a group that could not commit).
+
+        A second look when the key turned out taken meanwhile: by a retry decided first (its
+        outcome), or by the message kept undecided (then this decision adopts it)."""
+        keyed = bool(message.dedupe_key) and not dry_run
+        for last in (False, True):
+            async with self.db.sessions() as session:
+                stored = await threads.by_dedupe_key(session, message.dedupe_key or "") if keyed else None
+                if stored is not None and stored.state != undecided.STATE:
+                    return await self._outcome_of(session, stored)
+                if parse is None:
+                    found = await grouped.threads_of(session, [(message.account, message.sender)])
+                    if self._needs_nlu(message, normalised, found.get((message.account, message.sender))):
+                        parse = (await self.understand([normalised]))[0]
+            try:
+                async with self.db.uow() as session:
+                    outcome = await self._decide_and_act(session, message, normalised, parse, passive_until,
+                                                         adopt=stored is not None)
+                    if dry_run:
+                        raise _DryRun(outcome)
+                    return outcome
+            except _DryRun as done:
+                return done.outcome
+            except (IntegrityError, _Taken):
+                if not keyed or last:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def keep(self, message: InboundMessage, lease: float) -> None:
+        """Store the message undecided (unless its key is stored already), so that it survives
+        whatever happens before it is decided; no process other than the one deciding it now
+        takes it up for `lease` seconds. Raises only when the database cannot store it."""
+        if message.dedupe_key:
+            await self._keeps.submit((message, lease))
+
+    async def _keep_group(self, group: list[tuple[InboundMessage, float]]) -> list[None | Exception]:
+        kept = sorted((undecided.Kept(m.platform, (m.account, m.sender), {
+            "msg_type": m.msg_type, "text": storable(m.text), "raw": m.raw, "dedupe_key": m.dedupe_key,
+            "envelope": {"event": m.event, "event_key": m.event_key, "public": m.public}})
+            for m, _ in group), key=lambda k: k.row["dedupe_key"])  # one order: fewer deadlocks
+        for attempt in range(KEEP_ATTEMPTS):
+            now = self.clock()
+            try:
+                async with self.db.uow() as session:
+                    await undecided.keep(session, kept, now, now + timedelta(seconds=max(l for _, l in group)))
+                return [None] * len(group)
+            except DBAPIError as exc:  # a deadlock with a decision of the same messages
+                if attempt == KEEP_ATTEMPTS - 1:
+                    raise
+                log.info("keeping %d messages failed (%r); again", len(group), exc)
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def queue_replies(self, reply_ids: list[int], *, passive_too: bool = False) -> int:
         """Hand replies not delivered in time to the outbox (with `passive_too`, also those
@@ -157,10 +194,8 @@ class Conversation:
                 and not csat.answers_request(thread, message.text))
 
     @staticmethod
-    async def _stored_outcome(session: AsyncSession, message: InboundMessage) -> Outcome | None:
-        stored = await threads.by_dedupe_key(session, message.dedupe_key or "")
-        if stored is None:
-            return None
+    async def _outcome_of(session: AsyncSession, stored: Message) -> Outcome:
+        """What a retry of the stored, decided message gets: the stored replies."""
         replies = await threads.replies_to(session, stored.id)
         thread = await session.get(Thread, stored.thread_id)
         assert thread is not None
@@ -177,13 +212,22 @@ class Conversation:
         return decision
 
     async def _look_up_group(self, messages: list[InboundMessage]) -> list[_Seen]:
-        """The retry check and the thread state for every message of the group."""
+        """The retry check and the thread state for every message of the group (a message
+        kept undecided is still to be decided)."""
         async with self.db.sessions() as session:
             stored = await grouped.stored_keys(session, [m.dedupe_key for m in messages if m.dedupe_key])
+            decided = {key for key, state in stored.items() if state != undecided.STATE}
             found = await grouped.threads_of(session, [(m.account, m.sender) for m in messages
-                                                       if m.dedupe_key not in stored])
-            return [_Seen(await self._stored_outcome(session, m), None) if m.dedupe_key in stored
-                    else _Seen(None, found.get((m.account, m.sender))) for m in messages]
+                                                       if m.dedupe_key not in decided])
+            seen = []
+            for m in messages:
+                if m.dedupe_key in decided:
+                    row = await threads.by_dedupe_key(session, m.dedupe_key or "")
+                    assert row is not None
+                    seen.append(_Seen(await self._outcome_of(session, row), None))
+                else:
+                    seen.append(_Seen(None, found.get((m.account, m.sender))))
+            return seen
 
     async def _write_group(self, group: list[_Ready]) -> list[Outcome | Exception]:
         """One transaction for the group. If it cannot commit (a retry that another process
@@ -215,16 +259,17 @@ class Conversation:
         plain: list[tuple[int, _Ready, grouped.ThreadRow, Decision]] = []
         for index, ready in enumerate(group):
             message = ready.message
-            if message.dedupe_key in stored:  # a retry that came while the first was understood
-                outcome = await self._stored_outcome(session, message)
-                assert outcome is not None
-                outcomes[index] = outcome
+            kept = stored.get(message.dedupe_key or "") == undecided.STATE
+            if message.dedupe_key in stored and not kept:  # a retry that came while the first was understood
+                stored_row = await threads.by_dedupe_key(session, message.dedupe_key or "")
+                assert stored_row is not None
+                outcomes[index] = await self._outcome_of(session, stored_row)
                 continue
             row = rows.get((message.account, message.sender))
-            decision = self._plain_faq(ready, row, known)
+            decision = None if kept else self._plain_faq(ready, row, known)
             if decision is None or row is None:
                 outcomes[index] = await self._decide_and_act(session, message, ready.normalised, ready.parse,
-                                                             ready.passive_until)
+                                                             ready.passive_until, adopt=kept)
             else:
                 plain.append((index, ready, row, decision))
         if plain:
@@ -267,15 +312,23 @@ class Conversation:
                         reply_states=[state])
                 for (_, ready, _, decision), text, reply_id, state in zip(plain, texts_out, reply_ids, states)]
 
-    async def _decide_and_act(self, session: AsyncSession, message: InboundMessage,
-                              normalised: str, parse: Parse | None, passive_until: float | None) -> Outcome:
+    async def _decide_and_act(self, session: AsyncSession, message: InboundMessage, normalised: str,
+                              parse: Parse | None, passive_until: float | None, *, adopt: bool = False) -> Outcome:
+        """Decide, act and store; with `adopt`, the message is stored undecided already and
+        this decision takes that row over (or raises _Taken if another decision did)."""
         now = self.clock()
         account = await threads.ensure_account(session, message.platform, message.account)
         thread = await threads.ensure_thread(session, account, message.sender, now)
-        inbound = Message(thread_id=thread.id, direction="in", author="customer",
-                          msg_type=message.msg_type, text=storable(message.text), raw=message.raw,
-                          dedupe_key=message.dedupe_key, created_at=now, state="received")
-        session.add(inbound)
+        if adopt:
+            kept = await undecided.adopt(session, message.dedupe_key or "")
+            if kept is None:
+                raise _Taken()
+            inbound = kept
+        else:
+            inbound = Message(thread_id=thread.id, direction="in", author="customer",
+                              msg_type=message.msg_type, text=storable(message.text), raw=message.raw,
+                              dedupe_key=message.dedupe_key, created_at=now, state="received")
+            session.add(inbound)
         thread.last_inbound_at = now
         thread.window_used = 0
         thread.last_inbound_public = message.public

@@ -19,7 +19,8 @@ from bot.store.models import Account, Customer, Message, Thread
 Sender = tuple[str, str]  # (account slug, the platform's customer id)
 
 # built once: constructing a statement costs more than running it from the compiled cache
-_STORED_KEYS = select(Message.dedupe_key).where(Message.dedupe_key.in_(bindparam("keys", expanding=True)))
+_STORED_KEYS = (select(Message.dedupe_key, Message.state)
+                .where(Message.dedupe_key.in_(bindparam("keys", expanding=True))))
 _THREADS = (select(Account.slug, Customer.external_id, Thread.id, Thread.customer_id, Thread.owner,
                    Thread.misunderstandings, Thread.clarify_options, Thread.csat_request_id)
             .join(Customer, Thread.customer_id == Customer.id)
@@ -47,12 +48,12 @@ class ThreadRow:
     csat_request_id: int | None
 
 
-async def stored_keys(session: AsyncSession, keys: list[str]) -> set[str]:
-    """The dedupe keys among `keys` that are stored already."""
+async def stored_keys(session: AsyncSession, keys: list[str]) -> dict[str, str]:
+    """The dedupe keys among `keys` that are stored already, with their message's state."""
     if not keys:
-        return set()
+        return {}
     rows = await (await session.connection()).execute(_STORED_KEYS, {"keys": keys})
-    return set(rows.scalars())
+    return {key: state for key, state in rows}
 
 
 async def threads_of(session: AsyncSession, senders: list[Sender], *, lock: bool = False) -> dict[Sender, ThreadRow]:

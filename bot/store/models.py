@@ -132,10 +132,16 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     ranking: Mapped[list[Any] | None] = mapped_column()
     action: Mapped[str | None] = mapped_column(String(32))
-    # outbound delivery: passive | queued | sent | failed ; inbound: received | handled
+    # outbound delivery: passive | queued | sent | failed ; inbound: received | handled, or
+    # undecided: stored before it was acknowledged, not decided yet (the NLU was down or slow)
     state: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # an undecided message: no other process takes it for deciding before this time (a lease)
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    # an undecided message: what the push said beyond the row's columns (event, event_key,
+    # public), so that any process can decide it later
+    envelope: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class Ticket(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.channels.outbound import SendError
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.weibo_api import WeiboApi
+from bot.conversation.recovery import Recovery
 from bot.delivery import PlatformSend, Sender, Undeliverable
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import active_model
@@ -100,7 +101,8 @@ def create_app(rt: Runtime) -> web.Application:
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(rt.pool.supervise()),
                  asyncio.create_task(follow_active_model(rt)),
-                 asyncio.create_task(sender.run())]
+                 asyncio.create_task(sender.run()),
+                 asyncio.create_task(Recovery(rt.conversation, rt.wake_sender).run())]
         yield
         await intake.close()
         for task in tasks:

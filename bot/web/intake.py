@@ -3,7 +3,13 @@
 The bot's reply goes back passively in the HTTP response when it is ready within the
 budget (WeChat drops a request after 5 s); otherwise the push is only acknowledged and the
 reply, once ready, goes through the outbox. The handling itself is never cancelled by the
-budget: a slow answer is late, never lost. Channels differ only in how long one passive
+budget: a slow answer is late, never lost.
+
+A platform never resends a push it got an answer for, so nothing is acknowledged before it
+is stored: an answer in time was stored by its decision; a push the bot could not decide in
+time (too slow, or the NLU down) is kept undecided first, then acknowledged, and decided
+later by this process or any other (bot/conversation/recovery.py). Only a database that
+cannot store it makes a push fail (5xx), so that the platform sends it again. Channels differ only in how long one passive
 reply may be (`split`), which is why this module knows no platform.
 """
 from __future__ import annotations
@@ -48,8 +54,14 @@ class Intake:
         try:
             outcome = await asyncio.wait_for(asyncio.shield(task), budget)
         except asyncio.TimeoutError:
-            # too late for a passive answer: once the bot is done, its replies go to the outbox
+            # too late for a passive answer: once the bot is done, its replies go to the outbox;
+            # until then, the message is kept, leased to this process while it decides it
+            await self.rt.conversation.keep(message, lease=self.rt.settings.nlu_timeout * 2 + 5)
             task.add_done_callback(lambda done: self._spawn(self._queue_late(done)))
+            return None
+        except Exception as exc:  # the NLU is down: kept, decided once it is back
+            log.warning("could not decide a %s message now (%r): kept for later", message.platform, exc)
+            await self.rt.conversation.keep(message, lease=0)
             return None
         return await self._claim(outcome, split)
 
@@ -60,8 +72,8 @@ class Intake:
         return task
 
     async def _queue_late(self, done: asyncio.Future) -> None:
-        if done.cancelled() or done.exception() is not None:
-            log.error("handling a message failed: %r", None if done.cancelled() else done.exception())
+        if done.cancelled() or done.exception() is not None:  # kept: another attempt decides it
+            log.warning("deciding a late message failed: %r", None if done.cancelled() else done.exception())
             return
         outcome: Outcome = done.result()
         if outcome.duplicate:
