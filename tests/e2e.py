@@ -42,6 +42,16 @@ async def serving(nlu_pool: NluPool, settings: Settings,
             await runner.cleanup()  # stops the app's tasks; the shared worker lives on
 
 
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0, every: float = 0.05) -> bool:
+    """Whether `predicate` comes true within `timeout` seconds (asked every `every` s)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(every)
+    return False
+
+
 @dataclass
 class Probe:
     """Looking into carebot's database from a test."""
@@ -53,12 +63,7 @@ class Probe:
             return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
 
     async def wait_for(self, predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> bool:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            if await predicate():
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        return await wait_for(predicate, timeout)
 
     async def reaches(self, state: str, n: int = 1) -> bool:
         """Whether `n` messages reach delivery state `state` (sent, failed ...) in time."""

@@ -22,6 +22,7 @@ from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.store.db import Database
 from bot.store.models import Message
 from tests.conftest import carebot_env, create_pg_database, run_carebot
+from tests.e2e import wait_for
 from tests.servers import Served, free_ports
 
 APPID, SECRET, TOKEN = "wx_durable_0001", "durable-secret", "durableToken1"
@@ -69,15 +70,6 @@ async def rows(db: Database) -> tuple[list[Message], list[Message]]:
     async with db.sessions() as session:
         stored = list((await session.execute(select(Message).order_by(Message.id))).scalars())
     return [m for m in stored if m.direction == "in"], [m for m in stored if m.direction == "out"]
-
-
-async def wait_until(predicate, timeout: float) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return True
-        await asyncio.sleep(0.25)
-    return False
 
 
 def figures(name: str, **counts: int) -> dict[str, int]:
@@ -152,7 +144,7 @@ async def test_nlu_worker_killed_under_load_every_message_stored_and_answered_on
                         and len(replies) >= len(sent)
                         and all(r.state in ("passive", "sent", "failed") for r in replies))
 
-            done = await wait_until(settled, 120)
+            done = await wait_for(settled, 120)
             await asyncio.sleep(1.0)  # anything sent twice would arrive now
             seen = await answers(db, sent, passive, api)
     finally:
@@ -215,7 +207,7 @@ async def test_server_killed_under_load_then_everything_resent_one_row_and_one_r
             async def acknowledged_delivered() -> bool:
                 return owed <= {d.openid for d in api.delivered}
 
-            recovered = await wait_until(acknowledged_delivered, 100)  # B alone, before any push comes again
+            recovered = await wait_for(acknowledged_delivered, 100)  # B alone, before any push comes again
             delivered_before_resend = len({d.openid for d in api.delivered})
             again = await push_all(http, b.base, sent)
             resent_ok = all(r.status == 200 for r in again.values())
@@ -223,7 +215,7 @@ async def test_server_killed_under_load_then_everything_resent_one_row_and_one_r
             async def everything_delivered() -> bool:
                 return len({d.openid for d in api.delivered}) >= len(sent)
 
-            done = await wait_until(everything_delivered, 100)
+            done = await wait_for(everything_delivered, 100)
             await asyncio.sleep(1.5)  # anything sent twice would arrive now
             seen = await answers(db, sent, {}, api)
     finally:
