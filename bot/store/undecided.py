@@ -78,7 +78,7 @@ async def claim_due(session: AsyncSession, now: datetime, lease_until: datetime,
     decide them), leased to the caller until `lease_until`."""
     due = (select(Message.id).where(Message.direction == "in", Message.state == STATE,
                                     or_(Message.claimed_until.is_(None), Message.claimed_until < now))
-           .order_by(Message.id).limit(limit))
+           .order_by(Message.created_at).limit(limit))  # by the (state, created_at) index, not a scan
     if is_postgres:
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.execute(due)).scalars())
