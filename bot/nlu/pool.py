@@ -215,7 +215,7 @@ class NluPool:
                     if response.status != 200:
                         raise NluUnavailable(f"worker answered {response.status}: {await response.text()}")
                     body = await response.json()
-                return [Parse.from_worker(item) for item in body["results"]]
+                return [Parse.from_worker(item, body.get("calibration")) for item in body["results"]]
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("NLU worker %s failed: %r", worker.url, exc)
             finally:
