@@ -25,7 +25,7 @@ from bot.conversation.evaluation import read_holdout, score
 from bot.conversation.messages import InboundMessage
 from bot.nlu.result import Parse
 from bot.conversation.pipeline import Conversation
-from bot.nlu import quality, rasa_yaml
+from bot.nlu import quality, rasa_yaml, worker_records
 from bot.nlu.normalize import is_meaningful
 from bot.nlu.pool import NluPool, NluUnavailable, worker_command
 from bot.nlu.training import active_model, assemble, ensure_model, progress, register_and_activate, run_worker
@@ -344,6 +344,8 @@ async def cmd_simulate_weibo(args: argparse.Namespace) -> None:
 async def cmd_serve(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     host, port = args.host or settings.host, args.port or settings.port
+    for pid in worker_records.reap_stale(settings.home):  # a crashed predecessor's worker
+        print(f"stopped NLU worker {pid}, left behind by a service that is gone", file=sys.stderr, flush=True)
     async with database(settings) as db:
         pool = NluPool(settings)
         rt = Runtime(settings, db, pool, Conversation(db, pool.parse, settings))

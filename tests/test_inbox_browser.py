@@ -27,7 +27,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium not found: apt-get install chromium chromium-driver (.ci/run does)")
+        pytest.fail("Chromium not found: apt-get install chromium chromium-driver (make test does: scripts/ensure-system-deps)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

@@ -1,12 +1,13 @@
 """The NLU worker: runs in `.venv-nlu` (Python 3.10, rasa 3.6) and never touches the database.
 
-    python -m bot.nlu.worker serve --model M.tar.gz [--host 127.0.0.1] [--port 0]
+    python -m bot.nlu.worker serve --model M.tar.gz [--host 127.0.0.1] [--port 0] [--parent-pid P]
     python -m bot.nlu.worker train --data DIR --config config.yml --out M.tar.gz
     python -m bot.nlu.worker evaluate --data DIR --config config.yml [--folds 5]
 
 `serve` listens on loopback only (its aiohttp is Rasa's pinned, older one: it must never
 face the internet) and prints one JSON line `{"event": "ready", "port": N}` once the model
-is loaded and warmed up. Parses run on ONE dedicated thread (TensorFlow is neither fast nor
+is loaded and warmed up. With `--parent-pid` (how `carebot serve` starts it) it exits when that
+process does (`bot.nlu.lifeline`). Parses run on ONE dedicated thread (TensorFlow is neither fast nor
 leak-free across threads) and texts that arrive together are parsed as one batch.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
 
+from bot.nlu.lifeline import die_with_parent  # noqa: E402
 from bot.nlu.names import CALIBRATION_FILE, from_rasa  # noqa: E402
 
 MAX_BATCH = 64
@@ -264,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--model", required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--parent-pid", type=int, help="exit when this process (the service) exits")
     train = sub.add_parser("train")
     train.add_argument("--data", required=True)
     train.add_argument("--config", required=True)
@@ -274,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--folds", type=int, default=5)
     evaluate.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.parent_pid:
+        die_with_parent(args.parent_pid)  # before the slow model load: a dead service wastes none
     _quiet_logs()
     _setup_tensorflow()
     if args.command == "serve":
