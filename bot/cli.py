@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.secret_box import SecretKeyError, seal
 from bot.store import accounts, faq, threads
 from bot.web.app import create_app
+from bot.web.hardening import app_runner
 
 PARSE_CHUNK = 128
 
@@ -349,7 +350,7 @@ async def cmd_serve(args: argparse.Namespace) -> None:
     async with database(settings) as db:
         pool = NluPool(settings)
         rt = Runtime(settings, db, pool, Conversation(db, pool.parse, settings))
-        runner = web.AppRunner(create_app(rt), access_log=None)
+        runner = app_runner(create_app(rt), settings, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         logging.getLogger("carebot").info("listening on http://%s:%s", host, port)

@@ -128,6 +128,10 @@ class Settings:
     sla_webhook_url: str = ""
     # ask the customer for a 1-5 rating when an agent resolves (a resolve may still say no)
     csat_on_resolve: bool = True
+    # login attempts (/login, /api/v1/auth/token) a minute per client address, per process (0: off)
+    login_rate_limit: int = 20
+    # seconds a connection may take to send a request's headers (and stay idle between requests)
+    header_timeout: float = 20.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -153,13 +157,13 @@ class Settings:
                 kwargs[name] = get(name.upper())
         for name in ("port", "max_misunderstandings", "clarify_options", "nlu_max_chars",
                      "first_response_minutes", "nlu_workers", "replay_window", "window_hours",
-                     "window_messages", "weibo_window_hours", "weibo_window_messages", "weibo_mention_replies"):
+                     "window_messages", "weibo_window_hours", "weibo_window_messages", "weibo_mention_replies",
+                     "login_rate_limit"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_int(name, get(name.upper()))
         for name in ("faq_threshold", "intent_threshold", "oos_similarity", "complaint_tone", "complaint_tone_strong",
-                     "complaint_tone_floor", "oos_ratio",
-                     "praise_tone", "praise_tone_strong", "nlu_timeout", "nlu_start_timeout",
-                     "passive_budget", "platform_timeout"):
+                     "complaint_tone_floor", "oos_ratio", "praise_tone", "praise_tone_strong", "nlu_timeout",
+                     "nlu_start_timeout", "passive_budget", "platform_timeout", "header_timeout"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_float(name, get(name.upper()))
         for name in ("complaint_keywords", "urgent_keywords", "safety_keywords"):
