@@ -387,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true")
     chat.set_defaults(func=cmd_chat)
 
-    ask = sub.add_parser("ask", help="understanding and decision per message, nothing stored")
+    ask = sub.add_parser("ask", help="understanding and decision per message, nothing stored",
+                         epilog="intents: the FAQ names (faq/...), greet, goodbye, thanks, bot_challenge, complain, "
+                                "praise, request_human, ticket_status, out_of_scope, nlu_fallback (unsure)")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--file")
     ask.add_argument("text", nargs="*")

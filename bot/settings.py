@@ -32,6 +32,8 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     "二手货", "旧货", "掉色", "起球", "缩水", "充不进电", "充不上电", "充不了电",
     # a verdict of dissatisfaction, even in a review that also praises ("物流很快，可就是…不满意")
     "不满意", "后悔买", "不值这个价", "不推荐", "别买", "踩雷", "智商税", "上当",
+    # the same in the English that customers mix in (the tone model reads Chinese only)
+    "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake",
     # smell and skin reactions
     "异味", "怪味", "臭味", "刺鼻", "发霉", "起疹", "疹子", "红疹", "发痒", "红肿",
 )
