@@ -1,16 +1,24 @@
 # carebot: `make run` sets everything up and starts the bot; `make test` runs the suite.
 SHELL := /bin/bash
 PYTHON ?= python3
-# Rasa 3.6 needs Python 3.10: from PATH, else from pyenv
-NLU_PYTHON ?= $(shell for c in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.10.*/bin/python3.10 2>/dev/null) $$(command -v python3.10); do \
-	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo "$$c"; break; }; done)
+# Rasa 3.6 needs Python 3.10: from pyenv, else from PATH (looked up when first used, so after
+# scripts/ensure-system-deps has had a chance to install it)
+NLU_PYTHON ?= $(shell scripts/find-python310)
 VENV := .venv
 NLU_VENV := .venv-nlu
 CAREBOT := $(VENV)/bin/carebot
 
-.PHONY: setup run test bench train clean
+.PHONY: setup system-deps run test bench train clean
 
-setup: $(VENV)/.installed $(NLU_VENV)/.installed
+# Debian packages: what `run` needs (Python venv support, Python 3.10), `bench` adds PostgreSQL,
+# `test` also Chromium and nginx; installed as root, else the command to run is printed
+SYSTEM_DEPS := run
+bench: SYSTEM_DEPS := bench
+test: SYSTEM_DEPS := test
+system-deps:
+	@scripts/ensure-system-deps $(SYSTEM_DEPS)
+
+setup: system-deps $(VENV)/.installed $(NLU_VENV)/.installed
 
 $(VENV)/.installed: requirements/service.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,5 +1,5 @@
 """The bot's actions, one module each, looked up by the name the policy decides."""
-from actions import answer_faq, clarify, decline, handoff, open_ticket, smalltalk, ticket_status
+from actions import answer_faq, clarify, decline, handoff, open_ticket, smalltalk, thank_praise, ticket_status
 from actions.base import Action
 
 REGISTRY: dict[str, Action] = {
@@ -10,4 +10,5 @@ REGISTRY: dict[str, Action] = {
     "clarify": clarify.run,
     "smalltalk": smalltalk.run,
     "decline": decline.run,
+    "thank_praise": thank_praise.run,
 }

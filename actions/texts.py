@@ -25,6 +25,8 @@ WAITING_NOTICE = "已为您转接人工客服，请稍候"
 NO_TICKETS = "您目前没有投诉或工单记录哦。如需反馈问题，直接描述给我就可以，我会为您登记。"
 TICKET_LINE = "工单 {number}：{status}（登记于 {created}）"
 TICKET_STATUS_HEAD = "为您查到以下工单：\n"
+QUEUE_PLACE = "\n您的会话正在排队等待人工客服，目前排在第 {position} 位，客服接入后会第一时间处理。"
+PRAISE_THANKS = "收到您的好评啦，太开心了！🥰 感谢您的认可和支持，我们会继续努力，期待再次为您服务～"
 STATUS_LABEL = {"new": "已登记，等待客服处理", "open": "客服处理中", "pending": "等待您的回复",
                 "resolved": "已解决", "closed": "已关闭"}
 CSAT_ASK = "本次服务已结束，感谢您的耐心！请为本次服务打分：直接回复 1-5 的数字（5 分为非常满意）。"

@@ -25,15 +25,16 @@ from bot.conversation.evaluation import read_holdout, score
 from bot.conversation.messages import InboundMessage
 from bot.nlu.result import Parse
 from bot.conversation.pipeline import Conversation
-from bot.nlu import rasa_yaml
+from bot.nlu import quality, rasa_yaml, worker_records
 from bot.nlu.normalize import is_meaningful
 from bot.nlu.pool import NluPool, NluUnavailable, worker_command
 from bot.nlu.training import active_model, assemble, ensure_model, progress, register_and_activate, run_worker
 from bot.runtime import Runtime, database, runtime
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
 from bot.secret_box import SecretKeyError, seal
 from bot.store import accounts, faq, threads
 from bot.web.app import create_app
+from bot.web.hardening import app_runner
 
 PARSE_CHUNK = 128
 
@@ -100,8 +101,12 @@ async def cmd_train(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     async with database(settings) as db:
         model, trained = await ensure_model(db, settings, force=args.force, say=progress)
-        holdout = Path(args.holdout) if args.holdout else PROJECT_ROOT / "tests" / "data" / "holdout.tsv"
-        if (trained or args.holdout) and holdout.is_file():
+        if trained or args.holdout:
+            print(quality.report(model.metrics.get("calibration") or {}))
+        if args.holdout:
+            holdout = Path(args.holdout)
+            if not holdout.is_file():
+                raise CliError(f"no such file: {holdout}")
             pool = NluPool(settings)
             await pool.start(model.path)
             try:
@@ -124,14 +129,19 @@ async def cmd_nlu_evaluate(args: argparse.Namespace) -> None:
         events = await run_worker(settings, "evaluate", "--data", str(work / "nlu.yml"),
                                   "--config", str(work / "config.yml"), "--folds", str(args.folds))
     predictions = next(e["predictions"] for e in events if e.get("event") == "evaluated")
-    expected, texts = [p[0] for p in predictions], [p[4] for p in predictions]
-    raw = score(expected, texts, [Parse(p[1], 1.0, similarity=1.0) for p in predictions],
+    expected, texts = [p[0] for p in predictions], [p[2] for p in predictions]
+    parses = [Parse.from_worker(p[1], p[1].get("calibration")) for p in predictions]
+    raw = score(expected, texts, [Parse(p.intent, 1.0, similarity=1.0) for p in parses],
                 replace(settings, complaint_keywords=(), urgent_keywords=(), safety_keywords=()))
-    acted = score(expected, texts, [Parse(p[1], p[2], similarity=p[3]) for p in predictions], settings)
+    acted = score(expected, texts, parses, settings)
     print(f"data {training.data_hash[:12]}, {len(predictions)} examples, {args.folds} folds")
     print("raw classifier:", json.dumps(raw.summary()))
-    print("after thresholds and out-of-scope signal:", json.dumps(acted.summary()))
+    print("after the policy (thresholds, out-of-scope signal, tone):", json.dumps(acted.summary()))
     print(acted.table())
+    async with database(settings) as db:
+        model = await active_model(db)
+    if model is not None:
+        print(quality.report(model.metrics.get("calibration") or {}))
 
 
 async def cmd_nlu_serve(args: argparse.Namespace) -> None:
@@ -335,10 +345,12 @@ async def cmd_simulate_weibo(args: argparse.Namespace) -> None:
 async def cmd_serve(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     host, port = args.host or settings.host, args.port or settings.port
+    for pid in worker_records.reap_stale(settings.home):  # a crashed predecessor's worker
+        print(f"stopped NLU worker {pid}, left behind by a service that is gone", file=sys.stderr, flush=True)
     async with database(settings) as db:
         pool = NluPool(settings)
         rt = Runtime(settings, db, pool, Conversation(db, pool.parse, settings))
-        runner = web.AppRunner(create_app(rt), access_log=None)
+        runner = app_runner(create_app(rt), settings, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         logging.getLogger("carebot").info("listening on http://%s:%s", host, port)
@@ -375,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true")
     chat.set_defaults(func=cmd_chat)
 
-    ask = sub.add_parser("ask", help="understanding and decision per message, nothing stored")
+    ask = sub.add_parser("ask", help="understanding and decision per message, nothing stored",
+                         epilog="intents: the FAQ names (faq/...), greet, goodbye, thanks, bot_challenge, complain, "
+                                "praise, request_human, ticket_status, out_of_scope, nlu_fallback (unsure)")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--file")
     ask.add_argument("text", nargs="*")

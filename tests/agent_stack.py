@@ -24,6 +24,7 @@ from bot.runtime import Runtime, database
 from bot.secret_box import seal
 from bot.store import accounts
 from bot.web.app import create_app
+from bot.web.hardening import app_runner
 from tests.conftest import make_settings
 
 APPID, SECRET, TOKEN = "wx_agent_app_0001", "app-secret-agent", "carebotToken77"
@@ -75,7 +76,7 @@ async def agent_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, **en
                                    sealed={"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)})
         await ensure_model(db, settings, say=lambda _: None)
         rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
-        runner = web.AppRunner(create_app(rt), shutdown_timeout=2)
+        runner = app_runner(create_app(rt), settings, shutdown_timeout=2)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

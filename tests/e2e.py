@@ -18,6 +18,7 @@ from bot.runtime import Runtime, database
 from bot.settings import Settings
 from bot.store.models import Message
 from bot.web.app import create_app
+from bot.web.hardening import app_runner
 
 SECRET_KEY = "test-secret-key-of-at-least-32-characters"
 
@@ -31,7 +32,7 @@ async def serving(nlu_pool: NluPool, settings: Settings,
             await setup(session)
         await ensure_model(db, settings, say=lambda _: None)
         rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
-        runner = web.AppRunner(create_app(rt))
+        runner = app_runner(create_app(rt), settings)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.store import sla, threads
-from bot.store.models import FaqAnswer, FaqIntent, InboxItem, Message, Ticket
+from bot.store.models import FaqAnswer, FaqIntent, InboxItem, Message, Thread, Ticket
 
 
 def msg(text: str, sender: str = "c1", key: str | None = None, msg_type: str = "text") -> InboundMessage:
@@ -159,3 +159,47 @@ async def test_handoff_on_an_account_holiday_names_the_next_working_day(conversa
     assert out.action == "handoff" and "12月4日 09:00" in out.replies[0], out  # Friday, after both days off
     out = await off.handle(msg("鞋子开胶了质量太差", sender="c2"))
     assert out.action == "open_ticket" and "12月4日 09:00" in out.replies[0], out
+
+
+async def test_praise_is_thanked_kept_and_never_ticketed(conversation: Conversation):
+    for index, text in enumerate(["裤子很合身，物流也超级给力，五星好评", "👍👍👍", "很好，价廉物美经济实惠值得购买"]):
+        out = await conversation.handle(msg(text, sender=f"fan{index}"))
+        assert (out.action, out.intent, out.ticket, out.owner) == ("thank_praise", "praise", None, "bot"), text
+        assert "好评" in out.replies[0] or "感谢" in out.replies[0]
+    async with conversation.db.sessions() as session:
+        kept = (await session.execute(select(func.count()).select_from(Message).where(
+            Message.direction == "in", Message.intent == "praise"))).scalar_one()
+        tickets = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
+    assert (kept, tickets) == (3, 0)  # counted for reports, nobody paged
+
+
+async def test_mild_and_mixed_complaints_get_a_ticket(conversation: Conversation):
+    for index, text in enumerate(["价格有点小贵，感觉有点陈旧，不是太好", "物流很快，可就是个裸机，什么都不带，不满意",
+                                  "自从用了这个洗发露，头皮屑哗哗的。怀疑假货"]):
+        out = await conversation.handle(msg(text, sender=f"unhappy{index}"))
+        assert out.action == "open_ticket" and out.ticket, (text, out)
+
+
+async def test_a_queued_complainant_is_told_the_ticket_status_until_an_agent_holds_the_thread(
+        conversation: Conversation):
+    filed = await conversation.handle(msg("收到的鞋子开胶了，质量太差"))
+    assert filed.action == "open_ticket" and filed.owner == "queue"
+    status = await conversation.handle(msg("我的投诉处理得怎么样了"))
+    assert status.action == "ticket_status" and status.owner == "queue"
+    assert filed.ticket in status.replies[0] and "排在第 1 位" in status.replies[0]
+    async with conversation.db.uow() as session:
+        thread = (await session.execute(select(Thread))).scalar_one()
+        thread.owner = "agent"  # as a claim leaves it
+    held = await conversation.handle(msg("我的投诉处理得怎么样了"))
+    assert held.action == "append" and held.replies == []
+
+
+async def test_reviews_of_every_shape_get_a_sensible_decision(conversation: Conversation):
+    """The issue's bad inputs: very long, mixed English, star ratings, sarcasm."""
+    cases = {"这款面膜我已经回购三次了，补水效果特别好，敷完脸很嫩。" * 20: "thank_praise",
+             "五星好评": "thank_praise",
+             "The quality is terrible 退货": "open_ticket",
+             "真是太'好'了，用了一天就坏": "open_ticket"}
+    for index, (text, action) in enumerate(cases.items()):
+        out = await conversation.handle(msg(text, sender=f"review{index}"))
+        assert out.action == action, (text[:20], out.action, out.intent)

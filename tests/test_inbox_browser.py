@@ -22,12 +22,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 OPENID = "oBrowserCustomer0000000001"
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+# what the Content-Security-Policy refused on a page (it must be nothing: no inline script or style)
+CSP_WATCH = ("window.__refused = []; document.addEventListener('securitypolicyviolation', "
+             "event => window.__refused.push(event.violatedDirective + ' ' + event.blockedURI));")
 
 
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium not found: apt-get install chromium chromium-driver (.ci/run does)")
+        pytest.fail("Chromium not found: apt-get install chromium chromium-driver (make test does: scripts/ensure-system-deps)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -43,6 +46,7 @@ async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatc
 
 async def logged_in(browser: Browser, stack: AgentStack, username: str, viewport: dict) -> Page:
     context = await browser.new_context(viewport=viewport, locale="zh-CN")
+    await context.add_init_script(CSP_WATCH)
     page = await context.new_page()
     await page.goto(f"{stack.base}/inbox")
     await expect(page).to_have_url(f"{stack.base}/login?next=/inbox")
@@ -85,6 +89,8 @@ async def test_two_agents_live_inbox_claim_reply_resolve(browser: Browser, stack
     await alice.get_by_role("button", name="添加备注").click()
     await expect(alice.locator(".msg.note")).to_contain_text("客户第二次催单")
     assert not await _delivered(stack, "客户第二次催单")
+    for page in (alice, bob):  # the thread page (with the canned picker) and the live inbox
+        assert await page.evaluate("window.__refused") == []
 
     await stack.push("好的谢谢", OPENID)  # arrives while Alice holds the thread: shown live, bot silent
     await expect(alice.locator(".msg.customer").last).to_contain_text("好的谢谢")

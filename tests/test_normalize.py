@@ -21,8 +21,13 @@ def test_punctuation_runs_and_repeated_characters_collapse():
 
 
 def test_emoji_removed_and_length_capped():
-    assert normalise("退款😡😡😡到账了吗🙏") == "退款 到账了吗"
+    assert normalise("退款😀😀😀到账了吗🙏") == "退款 到账了吗"
     assert len(normalise("退" * 10_000, max_chars=200)) <= 200
+
+
+def test_emoji_with_a_verdict_is_read_as_a_word():
+    assert normalise("👍👍👍") == "赞 赞 赞" and is_meaningful(normalise("👍👍👍"))
+    assert normalise("退款😡到账了吗") == "退款 生气 到账了吗"
 
 
 def test_meaningful():

@@ -10,8 +10,10 @@ RANKING = [{"name": "faq/refund_time", "confidence": 0.4}, {"name": "greet", "co
            {"name": "faq/invoice", "confidence": 0.2}, {"name": "faq/shipping_time", "confidence": 0.1}]
 
 
-def parse(intent: str, confidence: float = 0.9, similarity: float = 0.6) -> Parse:
-    return Parse(intent, confidence, RANKING, intent, similarity)
+def parse(intent: str, confidence: float = 0.9, similarity: float = 0.6, complaint: float = 0.0,
+          praise: float = 0.0, calibration: dict | None = None) -> Parse:
+    return Parse(intent, confidence, RANKING, intent, similarity, tone={"complaint": complaint, "praise": praise},
+                 calibration=calibration or {})
 
 
 def test_confident_faq_is_answered():
@@ -93,3 +95,58 @@ def test_unsure_complaint_with_a_complaint_word_is_still_a_complaint():
 def test_unsure_out_of_scope_is_declined_not_clarified():
     d = decide(parse("out_of_scope", 0.2), "帮我写个作文", ThreadState(misunderstandings=1), SETTINGS, FAQS)
     assert d.action == "decline"
+
+
+def test_tone_makes_a_review_a_complaint_whatever_the_intent():
+    """Real complaints are reviews the intents never saw: the tone model decides."""
+    d = decide(parse("out_of_scope", 0.7, complaint=0.7), "自从用了这个洗发露头皮屑哗哗的 怀疑假货", ThreadState(),
+               SETTINGS, FAQS)
+    assert (d.action, d.intent) == ("open_ticket", "complain")
+
+
+def test_a_confident_faq_question_needs_a_clear_complaint_tone():
+    asks = parse("faq/refund_time", 0.9, complaint=0.6)
+    assert decide(asks, "退款怎么还没到 都三天了", ThreadState(), SETTINGS, FAQS).action == "answer_faq"
+    angry = parse("faq/refund_time", 0.9, complaint=0.9)
+    assert decide(angry, "退款拖了半个月还没到 什么破店", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
+def test_praise_is_thanked_and_any_dissatisfaction_wins():
+    d = decide(parse("complain", 0.3, praise=0.9), "裤子很合身 物流也超级给力", ThreadState(), SETTINGS, FAQS)
+    assert (d.action, d.intent) == ("thank_praise", "praise")
+    d = decide(parse("praise", 0.8, praise=0.5, complaint=0.3), "物流很快 可就是个裸机 什么都不带 不满意",
+               ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"  # a verdict of dissatisfaction
+    d = decide(parse("praise", 0.8, praise=0.1, complaint=0.85), "物流很快 可就是个裸机 什么都不带",
+               ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"  # a clear complaint tone overrules the intent model's praise
+    d = decide(parse("praise", 0.8, praise=0.9), "用了一个月 没有异味 也不掉色", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"  # denied faults are praise
+    # the intent model's "complain" stands unless the tone is clearly praise
+    assert decide(parse("complain", 0.8, praise=0.5), "一般般吧", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    assert decide(parse("complain", 0.8, praise=0.95), "超级好用 五星", ThreadState(), SETTINGS, FAQS).action \
+        == "thank_praise"
+
+
+def test_a_question_is_not_praise_because_it_sounds_happy():
+    d = decide(parse("faq/invoice", 0.9, praise=0.7), "东西很好 想开个发票", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "answer_faq"
+
+
+def test_asking_for_a_person_or_a_status_is_never_a_complaint():
+    for intent in ("request_human", "ticket_status"):
+        d = decide(parse(intent, 0.9, complaint=0.95), "投诉了三天没人理 我要找人工", ThreadState(), SETTINGS, FAQS)
+        assert d.intent == intent
+
+
+def test_thresholds_come_from_the_models_calibration_unless_a_setting_overrides_them():
+    calibrated = replace(Settings.from_env({}), faq_threshold=None, intent_threshold=None, oos_similarity=None)
+    few_shot = {"answer_threshold": 0.2, "oos_similarity": 0.05}
+    unsure = parse("faq/refund_time", 0.3, similarity=0.08, calibration=few_shot)
+    assert decide(unsure, "钱啥时候回来", ThreadState(), calibrated, FAQS).action == "answer_faq"
+    strict = {"answer_threshold": 0.5, "oos_similarity": 0.1}
+    d = decide(parse("faq/refund_time", 0.3, similarity=0.08, calibration=strict), "钱啥时候回来", ThreadState(),
+               calibrated, FAQS)
+    assert d.action == "decline"  # below this model's out-of-scope similarity
+    overridden = replace(calibrated, faq_threshold=0.35)
+    assert decide(unsure, "钱啥时候回来", ThreadState(), overridden, FAQS).action == "clarify"

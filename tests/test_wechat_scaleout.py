@@ -1,14 +1,13 @@
 """Two `carebot serve` processes on one PostgreSQL: one shared token, no row sent twice."""
 import asyncio
-import subprocess
 from pathlib import Path
 
 import aiohttp
 
 from bot.fakes import wechat_push as wx
 from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
-from tests.conftest import CAREBOT, carebot_env, create_pg_database, run_carebot
-from tests.servers import free_ports, until_ready
+from tests.conftest import carebot_env, create_pg_database, run_carebot
+from tests.servers import carebot_servers, free_ports
 
 APPID, SECRET = "wx_scale_0001", "scale-secret"
 
@@ -23,21 +22,13 @@ async def test_two_servers_share_one_token_and_never_send_twice(trained_model: P
     added = run_carebot(["account", "add", "wechat", "--slug", "brand", "--appid", APPID,
                          "--secret-env", "APP_SECRET", "--token", "scaleToken1"], env)
     assert added.returncode == 0, added.stderr
-    ports = free_ports(2)
-    logs = [open(tmp_path / f"serve-{p}.log", "wb") for p in ports]
-    servers = [subprocess.Popen([CAREBOT, "serve", "--port", str(p)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=log) for p, log in zip(ports, logs)]
     openids = [f"oSCALEuser{i:018d}" for i in range(30)]
     for openid in openids:
         api.add_user(openid)
         api.user_message(openid)
+    ports = free_ports(2)
     try:
-        async with aiohttp.ClientSession() as http:
-            try:
-                await asyncio.gather(*(until_ready(http, p) for p in ports))
-            except AssertionError:
-                raise AssertionError([(s.poll(), (tmp_path / f"serve-{p}.log").read_text()[-1500:])
-                                      for s, p in zip(servers, ports)]) from None
+        async with carebot_servers(env, ports, tmp_path), aiohttp.ClientSession() as http:
             pushes = [wx.push(f"http://127.0.0.1:{ports[i % 2]}/webhooks/wechat/brand", "scaleToken1",
                               wx.text_xml("怎么开发票", openid=openid), session=http)
                       for i, openid in enumerate(openids)]
@@ -49,10 +40,6 @@ async def test_two_servers_share_one_token_and_never_send_twice(trained_model: P
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # anything sent twice would arrive now
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=30)
         await api_runner.cleanup()
     delivered = sorted(d.openid for d in api.delivered)
     assert delivered == sorted(openids)  # every reply exactly once, across both senders

@@ -7,8 +7,10 @@ time and a stale timestamp is refused, so a captured push cannot be replayed lat
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
+
+from bot.conversation.messages import InboundMessage, oversized
+from bot.untrusted import UINT64_MAX, ascii_int, same_secret
 
 
 class WebhookError(Exception):
@@ -33,15 +35,30 @@ def require(query: dict[str, str], *names: str) -> list[str]:
 
 def check_signature(secret: str, query: dict[str, str], replay_window: int, now: float | None = None) -> None:
     signature, timestamp, nonce = require(query, "signature", "timestamp", "nonce")
-    if not hmac.compare_digest(sha1_signature(secret, timestamp, nonce), signature.lower()):
+    if not same_secret(signature.lower(), sha1_signature(secret, timestamp, nonce)):
         raise WebhookError(403, "bad signature")
     if replay_window > 0:
-        try:
-            age = abs((now or time.time()) - int(timestamp))
-        except ValueError:
-            raise WebhookError(403, "timestamp is not a number") from None
-        if age > replay_window:
+        seconds = ascii_int(timestamp, UINT64_MAX)
+        if seconds is None:
+            raise WebhookError(403, "timestamp is not a number")
+        if abs((now or time.time()) - seconds) > replay_window:
             raise WebhookError(403, "timestamp outside the replay window")
+
+
+def platform_id(value: str, name: str) -> str:
+    """A platform's numeric id (WeChat MsgId, Weibo uid): ASCII digits within 64 bits, else 400."""
+    if ascii_int(value, UINT64_MAX) is None:
+        raise WebhookError(400, f"{name} must be an integer id (ASCII digits, 64 bits)")
+    return value
+
+
+def fits_columns(message: InboundMessage) -> InboundMessage:
+    """The message, if it fits the columns it is stored in (PostgreSQL would refuse it at write
+    time, after the push was taken); else 400."""
+    field = oversized(message)
+    if field is not None:
+        raise WebhookError(400, f"{field} is too long")
+    return message
 
 
 def verify_url(secret: str, query: dict[str, str], replay_window: int = 0) -> str:

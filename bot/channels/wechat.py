@@ -6,7 +6,7 @@ InboundMessage; the core never sees XML.
 """
 from __future__ import annotations
 
-import hmac
+import struct
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,9 +18,10 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels import signed_push
-from bot.channels.signed_push import WebhookError, check_signature, sha1_signature, split_text
+from bot.channels.signed_push import WebhookError, check_signature, fits_columns, platform_id, sha1_signature, split_text
 from bot.channels.signed_push import require as _require
 from bot.conversation.messages import InboundMessage
+from bot.untrusted import same_secret
 
 PLATFORM = "wechat"
 MAX_REPLY_BYTES = 2048
@@ -79,7 +80,7 @@ def _decrypt(credentials: Credentials, query: dict[str, str], body: bytes) -> di
     encrypt = outer.get("Encrypt", "")
     if not encrypt:
         raise WebhookError(400, "encrypted push without <Encrypt>")
-    if not hmac.compare_digest(sha1_signature(credentials.token, timestamp, nonce, encrypt), msg_signature.lower()):
+    if not same_secret(msg_signature.lower(), sha1_signature(credentials.token, timestamp, nonce, encrypt)):
         raise WebhookError(403, "bad msg_signature")
     try:
         plaintext = _crypto(credentials).decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
@@ -87,7 +88,7 @@ def _decrypt(credentials: Credentials, query: dict[str, str], body: bytes) -> di
         raise WebhookError(403, "ciphertext is for another appid") from None
     except InvalidSignatureException:
         raise WebhookError(403, "bad msg_signature") from None
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, IndexError, struct.error) as exc:  # what a forged ciphertext makes wechatpy raise
         raise WebhookError(400, f"undecryptable ciphertext: {type(exc).__name__}") from None
     return _parse_xml(plaintext)
 
@@ -102,13 +103,11 @@ def to_inbound(slug: str, app_id: str, fields: dict[str, str], received_at: date
                               "received_at": received_at}
     if msg_type == "event":
         event = fields.get("Event", "").lower()
-        key = f"wechat:{app_id}:{sender}:{fields.get('CreateTime', '')}:{event}"
+        created = platform_id(fields.get("CreateTime", ""), "CreateTime")
+        key = f"wechat:{app_id}:{sender}:{created}:{event}"
         return InboundMessage(msg_type="event", event=event, event_key=fields.get("EventKey") or None,
                               dedupe_key=key, **common)
-    msg_id = fields.get("MsgId", "")
-    if not msg_id.isdigit():
-        raise WebhookError(400, "MsgId must be a number")
-    key = f"wechat:{app_id}:{msg_id}"
+    key = f"wechat:{app_id}:{platform_id(fields.get('MsgId', ''), 'MsgId')}"
     if msg_type == "text":
         return InboundMessage(text=fields.get("Content", ""), dedupe_key=key, **common)
     if msg_type == "voice" and fields.get("Recognition", "").strip():
@@ -128,7 +127,7 @@ def parse_push(credentials: Credentials, slug: str, query: dict[str, str], body:
     check_signature(credentials.token, query, replay_window)
     encrypted = query.get("encrypt_type", "raw").lower() == "aes"
     fields = _decrypt(credentials, query, body) if encrypted else _parse_xml(body)
-    message = to_inbound(slug, credentials.app_id, fields, datetime.now(timezone.utc))
+    message = fits_columns(to_inbound(slug, credentials.app_id, fields, datetime.now(timezone.utc)))
     return Push(message=message, account_id=fields.get("ToUserName", ""), openid=message.sender,
                 encrypted=encrypted, nonce=query["nonce"], timestamp=query["timestamp"])
 

@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.channels import signed_push
-from bot.channels.signed_push import WebhookError, check_signature, split_text
+from bot.channels.signed_push import WebhookError, check_signature, fits_columns, platform_id, split_text
 from bot.conversation.messages import InboundMessage
+from bot.untrusted import load_json
 
 PLATFORM = "weibo"
 MAX_REPLY_CHARS = 300  # protocols.md: "text under 300 characters"
-MAX_ID_DIGITS = 20  # int64
 MAX_CREATED_AT = 64
 # Weibo event subtypes -> the platform-free events the conversation knows
 EVENTS = {"follow": "subscribe", "scan_follow": "subscribe", "unfollow": "unsubscribe", "click": "click",
@@ -53,14 +53,11 @@ def verify_url(credentials: Credentials, query: dict[str, str], replay_window: i
 
 
 def _id(fields: dict[str, Any], name: str) -> str:
-    """An int64 id as a string; JSON numbers and digit strings are both accepted."""
+    """A 64-bit id as a string; JSON numbers and digit strings are both accepted."""
     value = fields.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise WebhookError(400, f"{name} must be an integer id")
-    text = str(value)
-    if not text.isdigit() or len(text) > MAX_ID_DIGITS:
-        raise WebhookError(400, f"{name} must be an integer id")
-    return text
+    return platform_id(str(value), name)
 
 
 def _text(fields: dict[str, Any], name: str, limit: int | None = None) -> str:
@@ -76,9 +73,9 @@ def _text(fields: dict[str, Any], name: str, limit: int | None = None) -> str:
 
 def _parse_json(body: bytes) -> dict[str, Any]:
     try:
-        fields = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise WebhookError(400, f"malformed JSON: {type(exc).__name__}") from None
+        fields = load_json(body.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise WebhookError(400, f"malformed JSON: {exc}"[:200]) from None
     if not isinstance(fields, dict):
         raise WebhookError(400, "the push must be a JSON object")
     return fields
@@ -138,6 +135,7 @@ def parse_push(credentials: Credentials, slug: str, query: dict[str, str], body:
     """Verify and decode one POST."""
     check_signature(credentials.app_secret, query, replay_window)
     message, account = to_inbound(slug, _parse_json(body), datetime.now(timezone.utc))
+    fits_columns(message)
     if credentials.uid and account != credentials.uid:
         raise WebhookError(403, "push for another Weibo account (receiver_id is not this account's uid)")
     return Push(message=message, account_uid=account, fan_uid=message.sender)

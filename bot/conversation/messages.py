@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.store.models import Customer, Message
+
 
 @dataclass(frozen=True)
 class InboundMessage:
@@ -20,6 +22,21 @@ class InboundMessage:
     received_at: datetime | None = None
     # said in public (a mention in a post), not in a private chat: others read it too
     public: bool = False
+
+
+# the columns that hold an inbound message's platform-given strings, and their lengths
+COLUMN_LENGTHS = {"sender": Customer.__table__.c.external_id.type.length,
+                  "msg_type": Message.__table__.c.msg_type.type.length,
+                  "dedupe_key": Message.__table__.c.dedupe_key.type.length}
+
+
+def oversized(message: InboundMessage) -> str | None:
+    """The first field too long for its column, if any (SQLite would store it, PostgreSQL refuse it)."""
+    for name, length in COLUMN_LENGTHS.items():
+        value = getattr(message, name)
+        if value is not None and len(value) > length:
+            return name
+    return None
 
 
 @dataclass

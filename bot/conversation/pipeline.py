@@ -35,7 +35,7 @@ from bot.conversation import csat
 from bot.conversation.batching import Batcher
 from bot.conversation.messages import InboundMessage, Outcome
 from bot.nlu.result import Parse
-from bot.conversation.policy import Decision, ThreadState, decide, pick_option
+from bot.conversation.policy import Decision, ThreadState, asks_ticket_status, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
 from bot.store import faq, grouped, outbox, threads, undecided
@@ -188,7 +188,7 @@ class Conversation:
     def _needs_nlu(message: InboundMessage, normalised: str, thread: grouped.ThreadRow | None) -> bool:
         if message.msg_type != "text" or not is_meaningful(normalised):
             return False
-        if thread is None:
+        if thread is None or thread.owner == "queue":  # queued: the bot still answers "投诉进度?"
             return True
         return (thread.owner == "bot" and pick_option(normalised, _state(thread)) is None
                 and not csat.answers_request(thread, message.text))
@@ -340,6 +340,11 @@ class Conversation:
             result, action, decision = ActionResult([]), "ignored", None
         elif (rated := await csat.take_rating(session, thread, inbound, now)) is not None:
             result, action, decision = rated, "csat", None
+        elif thread.owner == "queue" and message.msg_type == "text" and asks_ticket_status(parse, normalised,
+                                                                                          self.settings):
+            decision = Decision("ticket_status", "ticket_status", parse.confidence if parse else None)
+            result = await self._act(session, thread, inbound, decision, normalised, now)
+            action = decision.action
         elif thread.owner != "bot":
             result = self._while_people_own(thread)
             action, decision = "append", None

@@ -5,6 +5,7 @@ database. Thresholds and keyword lists come from `Settings`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.nlu.result import Parse
@@ -13,6 +14,9 @@ from bot.settings import Settings
 
 SMALLTALK = ("greet", "thanks", "goodbye", "bot_challenge")
 FALLBACK = "nlu_fallback"
+# for a model without a calibration of its own (trained before calibration existed)
+DEFAULT_ANSWER_THRESHOLD = 0.4
+DEFAULT_OOS_SIMILARITY = 0.1
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class ThreadState:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str  # answer_faq | open_ticket | handoff | ticket_status | clarify | decline | smalltalk
+    action: str  # answer_faq | open_ticket | handoff | ticket_status | clarify | decline | smalltalk | thank_praise
     intent: str  # reported intent: a catalogue name or nlu_fallback
     confidence: float | None
     faq: str | None = None  # the FAQ to answer
@@ -33,8 +37,33 @@ class Decision:
     options: tuple[str, ...] = field(default_factory=tuple)  # clarify menu (FAQ names)
 
 
+# a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"
+_NEGATIONS = ("没有", "没", "不", "无", "未", "不会", "毫无", "并不")
+_NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+# the tone model learned from Chinese reviews: it judges nothing with fewer Chinese characters
+_TONE_MIN_HAN = 2
+_CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
+
+
+def _denied(text: str, start: int) -> bool:
+    """Whether a negation in the same clause stands just before `start`."""
+    before = _CLAUSE_END.split(text[max(0, start - _NEGATION_REACH - 2):start])[-1]
+    return any(before.rfind(word) >= 0 and len(before) - before.rfind(word) - len(word) <= _NEGATION_REACH
+               for word in _NEGATIONS)
+
+
 def mentions(text: str, words: tuple[str, ...]) -> bool:
-    return any(word and word in text for word in words)
+    """Whether the text says one of the words (not merely denies it)."""
+    for word in words:
+        start = text.find(word) if word else -1
+        while start >= 0:
+            if not _denied(text, start):
+                return True
+            start = text.find(word, start + 1)
+    return False
 
 
 def complaint_priority(text: str, settings: Settings, public: bool = False) -> str:
@@ -45,29 +74,84 @@ def complaint_priority(text: str, settings: Settings, public: bool = False) -> s
     return settings.public_complaint_priority if public else "high"
 
 
-def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
-    """The intent the policy acts on, after the out-of-scope and complaint safety nets.
+@dataclass(frozen=True)
+class Thresholds:
+    answer_faq: float
+    answer_intent: float
+    oos_similarity: float
 
-    DIET is over-confident on text unlike its training data, so a low similarity to the
-    nearest training example overrides it (a second, independent signal). Complaint
-    keywords catch complaints the model missed: a missed complaint is the worst error.
+
+def thresholds(parse: Parse, settings: Settings) -> Thresholds:
+    """The model's own calibration (its cross-validation at training time), unless a setting
+    overrides it: a new FAQ set is not judged by another data set's constants."""
+    answer = parse.calibration.get("answer_threshold", DEFAULT_ANSWER_THRESHOLD)
+    return Thresholds(
+        answer_faq=answer if settings.faq_threshold is None else settings.faq_threshold,
+        answer_intent=answer if settings.intent_threshold is None else settings.intent_threshold,
+        oos_similarity=(parse.calibration.get("oos_similarity", DEFAULT_OOS_SIMILARITY)
+                        if settings.oos_similarity is None else settings.oos_similarity))
+
+
+def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
+    """A complaint is recognised by its meaning (the tone model, trained on real reviews), by the
+    intent model, or by keywords: a missed complaint is the worst error. Where the two models
+    disagree, the tone must be clearer: a confident FAQ question that only sounds unhappy
+    ("物流两天没动了 在哪"), or what the intent model takes for praise, needs a strong one; what it
+    takes for a complaint needs only some unhappiness in the tone."""
+    if mentions(text, settings.complaint_keywords) or mentions(text, settings.urgent_keywords) \
+            or mentions(text, settings.safety_keywords):
+        return True
+    sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
+    if parse.intent == "complain" and sure:
+        return parse.complaint_tone >= settings.complaint_tone_floor and parse.praise_tone < settings.praise_tone_strong
+    disagrees = sure and (is_faq(parse.intent) or parse.intent == "praise")
+    needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
+    return tone_readable(text) and parse.complaint_tone >= needed
+
+
+def tone_readable(text: str) -> bool:
+    return len(_HAN.findall(text)) >= _TONE_MIN_HAN
+
+
+def praises(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
+    """Praise by the intent model or by a clear tone, unless the message asks an FAQ."""
+    if parse.intent == "praise" and parse.confidence >= limits.answer_intent:
+        return True
+    asks_question = is_faq(parse.intent) and parse.confidence >= limits.answer_faq
+    return not asks_question and tone_readable(text) and parse.praise_tone >= settings.praise_tone
+
+
+def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
+    """The intent the policy acts on, after the tone, out-of-scope and keyword safety nets.
+
+    The classifier picks one of the intents it was taught even for text unlike any of them, so
+    a low similarity to the nearest training example overrides it (a second, independent
+    signal). Asking for a person or for a ticket's status is never taken for a complaint.
     """
     intent, confidence = parse.intent, parse.confidence
-    asks_status = intent == "ticket_status" and confidence >= settings.intent_threshold
-    if intent != "request_human" and not asks_status and (
-        mentions(text, settings.complaint_keywords)
-        or mentions(text, settings.urgent_keywords)
-        or mentions(text, settings.safety_keywords)
-    ):
-        return "complain", max(confidence, settings.intent_threshold)
-    if intent != "out_of_scope" and parse.similarity < settings.oos_similarity:
+    limits = thresholds(parse, settings)
+    asks = intent in ("ticket_status", "request_human") and confidence >= limits.answer_intent
+    if not asks and complains(parse, text, settings, limits):
+        return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
+    if not asks and praises(parse, text, settings, limits):
+        return "praise", max(confidence if intent == "praise" else parse.praise_tone, limits.answer_intent)
+    if intent != "out_of_scope" and parse.similarity < limits.oos_similarity:
         return "out_of_scope", 1.0 - parse.similarity
-    threshold = settings.faq_threshold if is_faq(intent) else settings.intent_threshold
+    out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
+    if intent != "out_of_scope" and out_of_scope >= settings.oos_ratio * confidence:
+        return "out_of_scope", out_of_scope  # nearly as likely unrelated as what it looks most like
     if intent == "out_of_scope":
         return intent, confidence  # unsure or not, the polite decline fits: never a menu of FAQs
+    threshold = limits.answer_faq if is_faq(intent) else limits.answer_intent
     if confidence < threshold:
         return FALLBACK, confidence
     return intent, confidence
+
+
+def asks_ticket_status(parse: Parse | None, text: str, settings: Settings) -> bool:
+    """Whether a customer waiting for a person asks how their complaint is going: the one thing
+    the bot still answers in a queued thread."""
+    return parse is not None and resolve_intent(parse, text, settings)[0] == "ticket_status"
 
 
 def pick_option(text: str, state: ThreadState) -> str | None:
@@ -104,6 +188,8 @@ def decide(parse: Parse | None, text: str, state: ThreadState, settings: Setting
         return Decision("handoff", intent, confidence, reason="requested_human")
     if intent == "ticket_status":
         return Decision("ticket_status", intent, confidence)
+    if intent == "praise":
+        return Decision("thank_praise", intent, confidence)
     if intent in SMALLTALK:
         return Decision("smalltalk", intent, confidence)
     return Decision("decline", "out_of_scope", confidence)

@@ -3,7 +3,8 @@
 Session cookies and API tokens are random 256-bit values; only their SHA-256 is stored, so a
 copy of the database logs nobody in. Sessions live in the database, so every `carebot serve`
 process knows them. After MAX_FAILURES wrong passwords in a row the agent is locked for
-LOCKOUT, and every failure is answered only after FAILURE_DELAY.
+LOCKOUT (however many attempts arrive at once), and every failure is answered only after
+FAILURE_DELAY.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +22,7 @@ from bot.inbox import audit
 from bot.inbox.access import Refusal, Viewer, viewer_of
 from bot.store import agents, threads
 from bot.store.db import Database
+from bot.store.models import Agent
 
 ROLES = ("agent", "admin")
 MAX_FAILURES = 5
@@ -95,25 +98,41 @@ async def _grant(session, agent, slug: str, actor: str, now: datetime) -> bool:
 
 
 async def check_password(db: Database, username: str, password: str, now: datetime) -> Viewer:
-    """The agent, or AuthError after the failure delay; counts failures and locks."""
-    async with db.uow() as session:
+    """The agent, or AuthError after the failure delay.
+
+    An attempt is counted as failed before its password is checked (a right one takes it
+    back), so however many arrive at once, at most MAX_FAILURES wrong passwords are ever
+    checked before the lock: the count is the database's, not this process's.
+    """
+    async with db.sessions() as session:
         agent = await agents.by_username(session, username)
-        if agent is not None and agent.locked_until is not None and agent.locked_until > now:
-            minutes = max(1, int((agent.locked_until - now).total_seconds() // 60) + 1)
-            await asyncio.sleep(FAILURE_DELAY)
-            raise AuthError(f"登录失败次数过多，请 {minutes} 分钟后再试")
-        good = await _verify(agent.password_hash if agent and agent.password_hash else _DUMMY_HASH, password)
-        if agent is None or not good:
-            if agent is not None:
-                agent.failed_logins += 1
-                if agent.failed_logins >= MAX_FAILURES:
-                    agent.locked_until, agent.failed_logins = now + LOCKOUT, 0
-                    await audit.record(session, agent.username, "agent.locked", "agent", agent.id, now=now)
-        else:
-            agent.failed_logins, agent.locked_until = 0, None
+    if agent is None:
+        await _verify(_DUMMY_HASH, password)  # as slow as a known name
+        await _refuse("用户名或密码错误")
+    async with db.uow() as session:
+        reserved = await agents.reserve_login_attempt(session, agent.id, now, MAX_FAILURES)
+    if not reserved:
+        # also a count left by attempts that never finished (a crash): it must not lock for ever
+        await _lock_if_exhausted(db, agent, now)
+        until = agent.locked_until if agent.locked_until and agent.locked_until > now else now + LOCKOUT
+        await _refuse(f"登录失败次数过多，请 {max(1, int((until - now).total_seconds() // 60) + 1)} 分钟后再试")
+    if agent.password_hash is not None and await _verify(agent.password_hash, password):
+        async with db.uow() as session:
+            await agents.login_succeeded(session, agent.id)
             return await viewer_of(session, agent)
+    await _lock_if_exhausted(db, agent, now)
+    await _refuse("用户名或密码错误")
+
+
+async def _lock_if_exhausted(db: Database, agent: Agent, now: datetime) -> None:
+    async with db.uow() as session:
+        if await agents.lock_if_exhausted(session, agent.id, now + LOCKOUT, MAX_FAILURES):
+            await audit.record(session, agent.username, "agent.locked", "agent", agent.id, now=now)
+
+
+async def _refuse(reason: str) -> NoReturn:
     await asyncio.sleep(FAILURE_DELAY)
-    raise AuthError("用户名或密码错误")
+    raise AuthError(reason)
 
 
 async def open_session(db: Database, viewer: Viewer, now: datetime) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from bot.store import tickets as ticket_store
 from bot.store.inbox import PRIORITY_RANK
 from bot.store.models import Account, AuditEntry, CsatRating, Customer, InboxItem, Message, Thread, Ticket
 from bot.store.sla import PRIORITIES
+from bot.untrusted import DB_ID_MAX, ascii_int
 
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 FIELDS = ("status", "priority", "category", "assignee")
@@ -206,12 +207,9 @@ async def parse_query(session: AsyncSession, viewer: Viewer, params: Mapping[str
         if agent is None:
             raise ValueError(f"没有客服 {wanted}")
         assignee_id = agent.id
-    try:
-        limit, offset = int(params.get("limit") or 100), int(params.get("offset") or 0)
-    except ValueError:
-        raise ValueError("limit 和 offset 必须是整数") from None
-    if not 1 <= limit <= 500 or offset < 0:
-        raise ValueError("limit 须在 1-500 之间，offset 不能为负")
+    limit, offset = ascii_int(params.get("limit") or "100", 500), ascii_int(params.get("offset") or "0", DB_ID_MAX)
+    if limit is None or limit < 1 or offset is None:
+        raise ValueError(f"limit 须是 1-500 之间的整数，offset 须是 0-{DB_ID_MAX} 之间的整数")
     return ticket_store.TicketQuery(status=status, priority=priority, account_id=account_id, assignee_id=assignee_id,
                                     unassigned=unassigned, q=(params.get("q") or "")[:100], limit=limit,
                                     offset=offset)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 FAQ_PREFIX = "faq/"
 _FLAT_PREFIX = "faq__"
+# the intent classifier's calibration inside a model archive (written in the worker, read by both sides)
+CALIBRATION_FILE = "calibration.json"
 
 
 def to_rasa(name: str) -> str:

@@ -40,9 +40,16 @@ def _is_emoji(char: str) -> bool:
     )
 
 
+# emoji that carry a clear verdict are read as a word ("👍👍👍" is praise, "👎" is not); the rest
+# are noise to the model
+_EMOJI_WORDS = {"👍": "赞", "👏": "棒", "❤": "喜欢", "😍": "喜欢", "🥰": "喜欢", "💯": "满分", "⭐": "星",
+                "🌟": "星", "👎": "差评", "😡": "生气", "🤬": "生气", "😠": "生气", "💢": "生气"}
+
+
 def _strip_controls(text: str) -> str:
     return "".join(
-        " " if _is_emoji(ch) or unicodedata.category(ch)[0] == "C" else ch for ch in text
+        f" {_EMOJI_WORDS[ch]} " if ch in _EMOJI_WORDS
+        else " " if _is_emoji(ch) or unicodedata.category(ch)[0] == "C" else ch for ch in text
     )
 
 

@@ -4,6 +4,8 @@ The service never imports rasa. It starts `bot.nlu.worker serve` in `.venv-nlu`,
 its ready line, and talks to it over loopback HTTP with a timeout, so the event loop never
 blocks on TensorFlow. A new model means new workers: start them, wait until they answer,
 switch, then stop the old ones (no stall, and no memory growth from in-process reloads).
+Workers exit with the service even when it is killed (`lifeline`), and are recorded in the
+home so that a restart stops any that did not (`worker_records`).
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import json
 import logging
 import os
 import signal
+from pathlib import Path
 
 import aiohttp
 
+from bot.nlu import worker_records
 from bot.nlu.result import Parse
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -45,6 +49,7 @@ class WorkerProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
         self.in_flight = 0  # texts sent and not answered yet
+        self._record: Path | None = None
 
     @property
     def alive(self) -> bool:
@@ -52,13 +57,16 @@ class WorkerProcess:
 
     async def start(self) -> None:
         self.url = ""  # not usable until the new process says it is ready
-        command, env = worker_command(self.settings, "serve", "--model", self.model_path)
+        worker_records.forget(self._record)  # a restart after the worker died
+        command, env = worker_command(self.settings, "serve", "--model", self.model_path,
+                                      "--parent-pid", str(os.getpid()))
         log_dir = self.settings.home / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(log_dir / "nlu-worker.log", "ab") as stderr:
             self.process = await asyncio.create_subprocess_exec(
                 *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=stderr,
                 start_new_session=True)
+        self._record = worker_records.record(self.settings.home, self.process.pid)
         try:
             ready = await asyncio.wait_for(self._read_ready(), self.settings.nlu_start_timeout)
         except (asyncio.TimeoutError, NluUnavailable):
@@ -82,8 +90,12 @@ class WorkerProcess:
 
     async def stop(self, drain: float = 0.0) -> None:
         """Stop the process, first letting requests already sent finish (up to `drain` s)."""
-        if not self.alive:
-            return
+        if self.alive:
+            await self._terminate(drain)
+        worker_records.forget(self._record)
+        self._record = None
+
+    async def _terminate(self, drain: float) -> None:
         assert self.process is not None
         self.url = ""
         deadline = asyncio.get_running_loop().time() + drain
@@ -215,7 +227,7 @@ class NluPool:
                     if response.status != 200:
                         raise NluUnavailable(f"worker answered {response.status}: {await response.text()}")
                     body = await response.json()
-                return [Parse.from_worker(item) for item in body["results"]]
+                return [Parse.from_worker(item, body.get("calibration")) for item in body["results"]]
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("NLU worker %s failed: %r", worker.url, exc)
             finally:

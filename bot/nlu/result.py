@@ -14,10 +14,23 @@ class Parse:
     ranking: list[dict[str, Any]] = field(default_factory=list)
     nearest_intent: str | None = None
     similarity: float = 0.0
+    # the tone model's probabilities {complaint, praise}; None when the model has no tone model
+    tone: dict[str, float] | None = None
+    # the thresholds the model's own cross-validation set: {answer_threshold, oos_similarity}
+    calibration: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def complaint_tone(self) -> float:
+        return (self.tone or {}).get("complaint", 0.0)
+
+    @property
+    def praise_tone(self) -> float:
+        return (self.tone or {}).get("praise", 0.0)
 
     @classmethod
-    def from_worker(cls, data: dict[str, Any]) -> "Parse":
+    def from_worker(cls, data: dict[str, Any], calibration: dict[str, float] | None = None) -> "Parse":
         nearest = data.get("nearest") or {}
         return cls(intent=data["intent"], confidence=float(data["confidence"]),
                    ranking=list(data.get("ranking") or []), nearest_intent=nearest.get("intent"),
-                   similarity=float(nearest.get("similarity") or 0.0))
+                   similarity=float(nearest.get("similarity") or 0.0), tone=data.get("tone"),
+                   calibration=dict(calibration or {}))

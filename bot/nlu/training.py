@@ -34,7 +34,9 @@ from bot.store.models import NluModel
 
 CONVERSATION_FILE = "conversation.yml"
 DEFAULT_FAQ_FILE = "faq.yml"
-_MODEL_CODE = ("bot/nlu/components.py", "bot/nlu/normalize.py", "bot/nlu/names.py")
+_MODEL_CODE = ("bot/nlu/classifier.py", "bot/nlu/tone.py", "bot/nlu/normalize.py", "bot/nlu/names.py")
+# pipeline options naming files of nlu_data/, made absolute for the worker and hashed with the data
+_DATA_FILE_OPTIONS = ("dictionary_path", "exclusions")
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ async def assemble(db: Database, settings: Settings, directory: Path) -> Trainin
     async with db.sessions() as session:
         records = await faq.records(session)
     conversation, _ = rasa_yaml.read(settings.nlu_data_dir / CONVERSATION_FILE)
-    blocks = [rasa_yaml.IntentBlock(to_rasa(r.name), r.examples) for r in records]
+    # the title question an admin wrote is an example too: with 3-5 examples every phrasing counts
+    blocks = [rasa_yaml.IntentBlock(to_rasa(r.name), (r.question, *r.examples)) for r in records]
     blocks += [b for b in conversation if not b.name.startswith("faq/")]
     seen: set[str] = set()
     normalised_blocks = []
@@ -80,17 +83,22 @@ async def assemble(db: Database, settings: Settings, directory: Path) -> Trainin
     (directory / "nlu.yml").write_text(nlu_text, encoding="utf-8")
 
     config = yaml.safe_load(settings.config_path.read_text(encoding="utf-8"))
-    dictionary = settings.nlu_data_dir / "jieba_dict"
+    data_files: list[Path] = []
     for component in config.get("pipeline", []):
-        if component.get("name") == "JiebaTokenizer" and dictionary.is_dir():
-            component["dictionary_path"] = str(dictionary)
+        for option in _DATA_FILE_OPTIONS:
+            if component.get(option):
+                # relative to the data directory in use (tests point CAREBOT_NLU_DATA elsewhere)
+                path = settings.nlu_data_dir / Path(component[option]).relative_to("nlu_data") \
+                    if component[option].startswith("nlu_data/") else Path(component[option])
+                component[option] = str(path)
+                data_files += sorted(path.glob("*")) if path.is_dir() else [path] if path.is_file() else []
     config_text = yaml.safe_dump(config, allow_unicode=True, sort_keys=True)
     (directory / "config.yml").write_text(config_text, encoding="utf-8")
 
     digest = hashlib.sha256()
     digest.update(nlu_text.encode())
     digest.update(json.dumps({k: v for k, v in config.items()}, sort_keys=True, default=str).encode())
-    for path in sorted(dictionary.glob("*")) if dictionary.is_dir() else []:
+    for path in data_files:
         digest.update(path.read_bytes())
     for code in _MODEL_CODE:
         digest.update((PROJECT_ROOT / code).read_bytes())
@@ -169,8 +177,10 @@ async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
     finally:
         shutil.rmtree(work, ignore_errors=True)
     partial.replace(target)  # atomic: a crash never leaves a half-written model under the final name
-    seconds = next((e["seconds"] for e in events if e.get("event") == "trained"), None)
-    model = await register_and_activate(db, training.data_hash, target, {"train_seconds": seconds})
+    trained = next((e for e in events if e.get("event") == "trained"), {})
+    seconds = trained.get("seconds")
+    model = await register_and_activate(db, training.data_hash, target,
+                                        {"train_seconds": seconds, "calibration": trained.get("calibration") or {}})
     say(f"Trained {target.name} in {seconds} s; active.")
     return model, True
 

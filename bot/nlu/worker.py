@@ -1,12 +1,13 @@
 """The NLU worker: runs in `.venv-nlu` (Python 3.10, rasa 3.6) and never touches the database.
 
-    python -m bot.nlu.worker serve --model M.tar.gz [--host 127.0.0.1] [--port 0]
+    python -m bot.nlu.worker serve --model M.tar.gz [--host 127.0.0.1] [--port 0] [--parent-pid P]
     python -m bot.nlu.worker train --data DIR --config config.yml --out M.tar.gz
     python -m bot.nlu.worker evaluate --data DIR --config config.yml [--folds 5]
 
 `serve` listens on loopback only (its aiohttp is Rasa's pinned, older one: it must never
 face the internet) and prints one JSON line `{"event": "ready", "port": N}` once the model
-is loaded and warmed up. Parses run on ONE dedicated thread (TensorFlow is neither fast nor
+is loaded and warmed up. With `--parent-pid` (how `carebot serve` starts it) it exits when that
+process does (`bot.nlu.lifeline`). Parses run on ONE dedicated thread (TensorFlow is neither fast nor
 leak-free across threads) and texts that arrive together are parsed as one batch.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import random
 import shutil
 import sys
+import tarfile
 import tempfile
 import time
 from collections import defaultdict
@@ -33,10 +35,30 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
 
-from bot.nlu.names import from_rasa  # noqa: E402
+from bot.nlu.lifeline import die_with_parent  # noqa: E402
+from bot.nlu.names import CALIBRATION_FILE, from_rasa  # noqa: E402
 
 MAX_BATCH = 64
 MAX_TEXTS_PER_REQUEST = 256
+
+
+def model_calibration(model_path: str) -> dict[str, Any]:
+    """What the intent classifier's cross-validation found when the model was trained (a file
+    in the model archive; {} for a model without one). FAQ names come back as `faq/x`."""
+    with tarfile.open(model_path) as archive:
+        member = next((m for m in archive.getmembers() if m.name.endswith("/" + CALIBRATION_FILE)), None)
+        if member is None:
+            return {}
+        data = json.loads(archive.extractfile(member).read())  # type: ignore[union-attr]
+    data["recall"] = {from_rasa(k): v for k, v in data.get("recall", {}).items()}
+    data["examples"] = {from_rasa(k): v for k, v in data.get("examples", {}).items()}
+    data["confusions"] = [[from_rasa(a), from_rasa(b), n] for a, b, n in data.get("confusions", [])]
+    return data
+
+
+def policy_calibration(calibration: dict[str, Any]) -> dict[str, float]:
+    """The part of the calibration that every parse answer carries: the policy's thresholds."""
+    return {k: calibration[k] for k in ("answer_threshold", "oos_similarity") if k in calibration}
 
 
 def _quiet_logs() -> None:
@@ -70,6 +92,7 @@ class Parser:
     def __init__(self, model_path: str) -> None:
         self.model_path = model_path
         self.version = Path(model_path).name.split(".tar.gz")[0]
+        self.calibration = policy_calibration(model_calibration(model_path))
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
         self._agent: Any = None
         self._queue: asyncio.Queue[tuple[list[str], asyncio.Future[list[dict[str, Any]]]]] = asyncio.Queue()
@@ -82,12 +105,8 @@ class Parser:
         await loop.run_in_executor(self._thread, self._warm_up)
 
     def _warm_up(self) -> None:
-        """Pay before reporting ready what the first parses would pay: graph tracing on the
-        first one, and a few hundred ms at each batch size TensorFlow has not run yet."""
-        from bot.nlu.components import PREDICT_BATCH
-
-        for size in range(1, PREDICT_BATCH + 1):
-            self._parse_batch(["你好", "怎么退货"][:size] + ["请问多久发货"] * (size - 2))
+        """Pay before reporting ready what the first parse would pay (lazy imports, caches)."""
+        self._parse_batch(["你好", "怎么退货", "请问多久发货"])
 
     def _parse_batch(self, texts: list[str]) -> list[dict[str, Any]]:
         from rasa.core.channels.channel import UserMessage
@@ -106,12 +125,14 @@ class Parser:
             ranking = [{"name": from_rasa(r["name"]), "confidence": round(float(r["confidence"]), 4)}
                        for r in data.get(INTENT_RANKING_KEY) or []][:10]
             nearest = data.get("nearest") or {}
+            tone = data.get("tone")
             results.append({
                 "intent": from_rasa(intent.get("name") or "nlu_fallback"),
                 "confidence": round(float(intent.get("confidence") or 0.0), 4),
                 "ranking": ranking,
                 "nearest": {"intent": from_rasa(nearest["intent"]) if nearest.get("intent") else None,
                             "similarity": nearest.get("similarity", 0.0)},
+                **({"tone": tone} if tone else {}),
             })
         return results
 
@@ -164,10 +185,10 @@ async def _serve(model_path: str, host: str, port: int) -> None:
         if not 0 < len(texts) <= MAX_TEXTS_PER_REQUEST:
             return web.json_response({"error": f"1 to {MAX_TEXTS_PER_REQUEST} texts per request"}, status=400)
         results = await parser.parse(texts)
-        return web.json_response({"model": parser.version, "results": results})
+        return web.json_response({"model": parser.version, "calibration": parser.calibration, "results": results})
 
     async def health(_: web.Request) -> web.Response:
-        return web.json_response({"model": parser.version, "pid": os.getpid(),
+        return web.json_response({"model": parser.version, "pid": os.getpid(), "calibration": parser.calibration,
                                   "batches": parser.batches, "texts": parser.texts})
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -198,12 +219,13 @@ def _train(data: str, config: str, out: str) -> None:
         raise SystemExit("training produced no model")
     if Path(result) != out_path:
         shutil.move(str(result), out_path)
-    print(json.dumps({"event": "trained", "path": str(out_path),
-                      "seconds": round(time.monotonic() - started, 1)}), flush=True)
+    print(json.dumps({"event": "trained", "path": str(out_path), "seconds": round(time.monotonic() - started, 1),
+                      "calibration": model_calibration(str(out_path))}, ensure_ascii=False), flush=True)
 
 
 def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
-    """Stratified k-fold cross-validation of the raw classifier, printed as JSON."""
+    """Stratified k-fold cross-validation, each fold's model answering as served (with its own
+    calibration and tone), printed as JSON for the service's policy to score."""
     from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -218,7 +240,7 @@ def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
         rng.shuffle(messages)
         for index, message in enumerate(messages):
             fold_of[id(message)] = index % folds
-    pairs: list[tuple[str, str, float, float, str]] = []
+    pairs: list[tuple[str, dict[str, Any], str]] = []  # expected, the worker's answer, text
     for fold in range(folds):
         train = [m for m in examples if fold_of[id(m)] != fold]
         test = [m for m in examples if fold_of[id(m)] == fold]
@@ -232,9 +254,9 @@ def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
             parser._agent = _load_agent(str(model))
             results = parser._parse_batch([m.get("text") for m in test])
         for message, result in zip(test, results):
-            pairs.append((from_rasa(message.get("intent")), result["intent"], result["confidence"],
-                          result["nearest"]["similarity"], message.get("text")))
-    print(json.dumps({"event": "evaluated", "predictions": pairs}), flush=True)
+            pairs.append((from_rasa(message.get("intent")), {**result, "calibration": parser.calibration},
+                          message.get("text")))
+    print(json.dumps({"event": "evaluated", "predictions": pairs}, ensure_ascii=False), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -244,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--model", required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--parent-pid", type=int, help="exit when this process (the service) exits")
     train = sub.add_parser("train")
     train.add_argument("--data", required=True)
     train.add_argument("--config", required=True)
@@ -254,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--folds", type=int, default=5)
     evaluate.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.parent_pid:
+        die_with_parent(args.parent_pid)  # before the slow model load: a dead service wastes none
     _quiet_logs()
     _setup_tensorflow()
     if args.command == "serve":

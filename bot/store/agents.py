@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,36 @@ class AgentExists(ValueError):
 
 async def by_username(session: AsyncSession, username: str) -> Agent | None:
     return (await session.execute(select(Agent).where(Agent.username == username))).scalar_one_or_none()
+
+
+async def reserve_login_attempt(session: AsyncSession, agent_id: int, now: datetime, max_failures: int) -> bool:
+    """Count a login attempt as failed before its password is checked; False when the agent is
+    locked or `max_failures` attempts are counted already.
+
+    One conditional UPDATE, so concurrent attempts cannot all read the same count: the
+    database lets only `max_failures` of them through (a row lock on PostgreSQL, the write
+    lock on SQLite). A right password takes the count back (`login_succeeded`). Call it
+    first in its transaction, so that SQLite takes the write lock at once.
+    """
+    result = await session.execute(
+        update(Agent).where(Agent.id == agent_id, Agent.failed_logins < max_failures,
+                            or_(Agent.locked_until.is_(None), Agent.locked_until <= now))
+        .values(failed_logins=Agent.failed_logins + 1).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+async def lock_if_exhausted(session: AsyncSession, agent_id: int, until: datetime, max_failures: int) -> bool:
+    """Lock the agent until `until` once `max_failures` attempts have failed; True if this call
+    locked it (so exactly one of several concurrent failures records the lock)."""
+    result = await session.execute(
+        update(Agent).where(Agent.id == agent_id, Agent.failed_logins >= max_failures)
+        .values(locked_until=until, failed_logins=0).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+async def login_succeeded(session: AsyncSession, agent_id: int) -> None:
+    await session.execute(update(Agent).where(Agent.id == agent_id).values(failed_logins=0, locked_until=None)
+                          .execution_options(synchronize_session=False))
 
 
 async def all_agents(session: AsyncSession) -> list[Agent]:

@@ -20,7 +20,7 @@ from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
 from bot.store.models import Account
 from bot.store.tokens import DbTokenStore
-from bot.web import canned_web, ticket_api, ticket_pages
+from bot.web import canned_web, hardening, ticket_api, ticket_pages
 from bot.web.channel_webhook import routes
 from bot.web.intake import Intake
 from bot.web.site import setup_agent_web
@@ -85,6 +85,7 @@ def platform_senders(wechat_api: WeChatApi, weibo_api: WeiboApi) -> dict[str, Pl
 
 def create_app(rt: Runtime) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
+    hardening.install(app)
     app[RUNTIME] = rt
     app.router.add_get("/healthz", healthz)
     intake = Intake(rt)

@@ -8,10 +8,10 @@ because browsers never add them on their own.
 """
 from __future__ import annotations
 
-import hmac
 import secrets
+import unicodedata
 from datetime import datetime, timezone
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -19,14 +19,17 @@ from aiohttp import web
 from bot.inbox import auth
 from bot.inbox.access import Forbidden, NotFound, Viewer
 from bot.store.db import Database
+from bot.untrusted import same_secret
 from bot.web.context import runtime_of
 from bot.web.openapi import PREFIX, ApiError, api_route, json_body, text_field
+from bot.web.throttle import AttemptLimiter, client_address
 
 COOKIE = "carebot_session"
 LOGIN_CSRF_COOKIE = "carebot_login_csrf"
 VIEWER = web.RequestKey("carebot_viewer", Viewer)
 CSRF = web.RequestKey("carebot_csrf", str)
 VIA = web.RequestKey("carebot_via", str)  # how the caller authenticated: session | token | bad-token
+LOGIN_LIMITER = web.AppKey("carebot_login_limiter", AttemptLimiter)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # the webhook hot path and the health check never touch agents' sessions
 UNAUTHENTICATED = ("/webhooks/", "/healthz", "/static/")
@@ -89,7 +92,7 @@ async def _check_csrf(request: web.Request) -> None:
     sent = request.headers.get("X-CSRF-Token")
     if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         sent = (await request.post()).get("csrf_token")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, request[CSRF] or ""):
+    if not isinstance(sent, str) or not same_secret(sent, request[CSRF] or ""):
         raise ApiError(403, "CSRF 校验失败，请刷新页面后重试")
 
 
@@ -118,10 +121,26 @@ def _page_error(request: web.Request, status: int, reason: str) -> web.Response:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path of this site (no open redirect), however a browser reads it: browsers drop
+    tabs and newlines (`/\t/evil.example` is `//evil.example`) and read a backslash as a
+    slash; the percent-decoded form is checked too."""
+    if not target:
         return "/inbox"
-    return target
+    for form in (target, unquote(target)):
+        if (not form.startswith("/") or form.startswith("//") or "\\" in form
+                or any(unicodedata.category(char) in ("Cc", "Cf") for char in form)):
+            return "/inbox"
+    parts = urlsplit(target)
+    return "/inbox" if parts.scheme or parts.netloc else target
+
+
+def _too_many_attempts(request: web.Request) -> float:
+    """Count a login attempt of the client; 0, or the seconds it has to wait (then not counted)."""
+    limit = runtime_of(request).settings.login_rate_limit
+    return request.app[LOGIN_LIMITER].wait(client_address(request), limit)
+
+
+TOO_MANY = "尝试过于频繁，请 {} 秒后再试"
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -130,12 +149,13 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return _login_form(request, "", request.query.get("next", ""), "")
 
 
-def _login_form(request: web.Request, username: str, target: str, error: str) -> web.StreamResponse:
+def _login_form(request: web.Request, username: str, target: str, error: str,
+                status: int = 401) -> web.StreamResponse:
     token = secrets.token_urlsafe(24)
     response = aiohttp_jinja2.render_template("login.html", request, {
         "login_csrf": token, "username": username, "next": target, "error": error})
     if error:
-        response.set_status(401)
+        response.set_status(status)
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
@@ -144,8 +164,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     target = str(form.get("next", ""))
+    wait = _too_many_attempts(request)
+    if wait:
+        return _login_form(request, username, target, TOO_MANY.format(int(wait) + 1), status=429)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(str(form.get("csrf_token", "")), expected):
+    if not expected or not same_secret(str(form.get("csrf_token", "")), expected):
         return _login_form(request, username, target, "页面已过期，请重新登录")
     try:
         viewer = await auth.check_password(_db(request), username, password, now())
@@ -167,6 +190,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def api_token(request: web.Request) -> web.Response:
+    wait = _too_many_attempts(request)
+    if wait:
+        raise ApiError(429, TOO_MANY.format(int(wait) + 1), retry_after=int(wait) + 1)
     body = await json_body(request)
     username = text_field(body, "username", max_length=64)
     password = text_field(body, "password", max_length=1024)
@@ -181,6 +207,7 @@ async def api_token(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    app[LOGIN_LIMITER] = AttemptLimiter()
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
@@ -189,4 +216,5 @@ def setup_routes(app: web.Application) -> None:
               body={"type": "object", "required": ["username", "password"],
                     "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
               responses={200: "token, token_type, expires_in (seconds)", 400: "not JSON",
-                         401: "wrong name or password, or locked", 422: "missing field"})
+                         401: "wrong name or password, or locked", 422: "missing field",
+                         429: "too many attempts from this address (CAREBOT_LOGIN_RATE_LIMIT a minute)"})

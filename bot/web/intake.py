@@ -32,13 +32,16 @@ Split = Callable[[str], list[str]]
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body, refused with 413 past the cap before it is all read."""
+    """The whole request body, however many TCP segments it came in (`content.read(n)` returns
+    only what has arrived so far); refused with 413 past the cap before it is all read."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(MAX_BODY, request.content_length, text="body too large")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body), text="body too large")
-    return body
+    body = bytearray()
+    while chunk := await request.content.readany():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body), text="body too large")
+    return bytes(body)
 
 
 class Intake:

@@ -5,11 +5,12 @@
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from bot.untrusted import DB_ID_MAX, ascii_int, load_json
 
 PREFIX = "/api/v1"
 OPENAPI = web.AppKey("openapi_paths", dict)
@@ -79,8 +80,8 @@ async def openapi_document(request: web.Request) -> web.Response:
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, or 400 with the reason."""
     try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
+        body = await request.json(loads=load_json)
+    except ValueError:  # also bad UTF-8, NaN, nesting too deep
         raise ApiError(400, "请求体不是有效的 JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "请求体必须是 JSON 对象")
@@ -100,10 +101,8 @@ def text_field(body: dict[str, Any], name: str, *, max_length: int = 4000, requi
 
 
 def int_param(value: str, name: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ApiError(400, f"{name} 必须是整数") from None
-    if number < 1:
-        raise ApiError(400, f"{name} 必须是正整数")
+    """One of our ids from a path: ASCII digits, 1 to the largest id a column holds; else 400."""
+    number = ascii_int(value, DB_ID_MAX)
+    if number is None or number < 1:
+        raise ApiError(400, f"{name} 必须是 1 到 {DB_ID_MAX} 之间的整数")
     return number

@@ -50,6 +50,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
                     await response.write(f"event: {item['topic']}\ndata: {json.dumps(item)}\n\n".encode())
         except ConnectionResetError:
             pass  # the browser went away
+    return response
 
 
 async def _visible(request: web.Request, viewer: Viewer, item: dict, accounts: dict[int, int]) -> bool:

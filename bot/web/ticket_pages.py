@@ -12,6 +12,7 @@ from bot.inbox.access import NotFound, Viewer
 from bot.store import agents
 from bot.store.models import Account, Ticket
 from bot.store.sla import PRIORITIES
+from bot.untrusted import DB_ID_MAX, ascii_int
 from bot.web.auth import now, page_viewer
 from bot.web.context import runtime_of
 from bot.web.inbox_pages import labels
@@ -44,8 +45,9 @@ async def ticket_rows(request: web.Request) -> web.StreamResponse:
 async def _ticket_id(request: web.Request, viewer: Viewer) -> int:
     """/tickets/17 or /tickets/T20261201-0003 (the thread page links by number)."""
     ref = request.match_info["ref"]
-    if ref.isdigit():
-        return int(ref)
+    number = ascii_int(ref, DB_ID_MAX)
+    if number is not None:
+        return number
     async with runtime_of(request).db.sessions() as session:
         found = (await session.execute(select(Ticket.id).where(Ticket.number == ref))).scalar_one_or_none()
     if found is None:
@@ -88,8 +90,8 @@ async def ticket_submit(request: web.Request) -> web.StreamResponse:
                 if isinstance(value, str) and value != getattr(current, name):
                     changes[name] = value
             assignee = form.get("assignee")
-            if isinstance(assignee, str) and (int(assignee) if assignee.isdigit() else None) != current.assignee_id:
-                changes["assignee"] = int(assignee) if assignee.isdigit() else None
+            if isinstance(assignee, str) and ascii_int(assignee, DB_ID_MAX) != current.assignee_id:
+                changes["assignee"] = ascii_int(assignee, DB_ID_MAX)
             if changes:
                 await ticket_service.change(session, rt.settings, viewer, ticket_id, changes, now())
     except ticket_service.TicketChangeRefused as exc:

