@@ -56,10 +56,10 @@ async def test_parses_asked_together_go_as_one_batch(pool: NluPool):
 
 
 async def test_a_batch_scores_each_text_as_if_it_were_alone(pool: NluPool):
-    """One TensorFlow call for a whole batch pads short texts to the longest: the padding must
-    change no score, and every text must get its own result back (order, featureless texts)."""
+    """The components score a whole batch with one matrix product: no text may change another's
+    score, and every text must get its own result back (order, featureless texts)."""
     holdout = (PROJECT_ROOT / "tests" / "data" / "holdout.tsv").read_text(encoding="utf-8").splitlines()
-    texts = [line.split("\t")[1] for line in holdout[::2] if line.strip()]  # more than one TensorFlow call
+    texts = [line.split("\t")[1] for line in holdout[::2] if line.strip()]
     texts[5:5] = ["", "嗯" * 300, "？？"]  # nothing to read, the longest text, punctuation only
     together = await pool.parse(texts)
     alone = [(await pool.parse([text]))[0] for text in texts]
