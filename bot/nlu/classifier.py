@@ -15,15 +15,12 @@ judged by the demo data's constants) and finds the FAQs an admin should improve
 from __future__ import annotations
 
 import json
-import pickle
 from collections import Counter, defaultdict
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -34,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from bot.nlu.names import CALIBRATION_FILE
+from bot.nlu.persisted import PersistedComponent
 
 NEAREST = "nearest"
 OUT_OF_SCOPE = "out_of_scope"
@@ -176,9 +174,10 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class CalibratedIntentClassifier(GraphComponent):
+class CalibratedIntentClassifier(PersistedComponent):
     """Sets `intent`, `intent_ranking` and `nearest` (the closest example's intent and
-    similarity) on every message; its calibration is a file of the model (`model_calibration`)."""
+    similarity) on every message; its calibration is a JSON file of the model, read by the worker
+    (`model_calibration`) without loading the graph."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -189,51 +188,28 @@ class CalibratedIntentClassifier(GraphComponent):
                 "folds": 5, "random_seed": 42, "wrong_cost": 0.5, "oos_quantile": 0.02,
                 "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25}
 
-    def __init__(self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource,
-                 scorer: Optional[Scorer] = None, calibration: Optional[Dict[str, Any]] = None) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._storage = storage
-        self._resource = resource
-        self._scorer = scorer
-        self._calibration = calibration or {}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "CalibratedIntentClassifier":
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         texts = [m.get(TEXT) for m in examples]
         tokens = [_tokens(m) for m in examples]
         labels = [m.get(INTENT) for m in examples]
-        self._calibration = calibrate(texts, tokens, labels, self._config)
-        self._scorer = Scorer(self._config).fit(texts, tokens, labels)
-        with self._storage.write_to(self._resource) as directory:
-            (directory / "scorer.pkl").write_bytes(pickle.dumps(self._scorer))
-            (directory / CALIBRATION_FILE).write_text(json.dumps(self._calibration, ensure_ascii=False))
-        return self._resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "CalibratedIntentClassifier":
-        with model_storage.read_from(resource) as directory:
-            scorer = pickle.loads((directory / "scorer.pkl").read_bytes())
-            calibration = json.loads((directory / CALIBRATION_FILE).read_text())
-        return cls(config, model_storage, resource, scorer, calibration)
+        calibration = calibrate(texts, tokens, labels, self._config)
+        scorer = Scorer(self._config).fit(texts, tokens, labels)
+        return self._persist(scorer, {CALIBRATION_FILE: json.dumps(calibration, ensure_ascii=False)})
 
     def process(self, messages: List[Message]) -> List[Message]:
         readable = [m for m in messages if (m.get(TEXT) or "").strip()]
-        if self._scorer is None or not readable:
+        scorer: Optional[Scorer] = self._state
+        if scorer is None or not readable:
             return messages
-        fused, best_similarity, best = self._scorer.score([m.get(TEXT) for m in readable],
+        fused, best_similarity, best = scorer.score([m.get(TEXT) for m in readable],
                                                           [_tokens(m) for m in readable])
-        classes = self._scorer.classes
+        classes = scorer.classes
         for message, row, similarity, example in zip(readable, fused, best_similarity, best):
             order = np.argsort(-row)[:RANKING_LENGTH]
             ranking = [{"name": classes[j], "confidence": float(row[j])} for j in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            message.set(NEAREST, {"intent": str(self._scorer.labels[example]),
+            message.set(NEAREST, {"intent": str(scorer.labels[example]),
                                   "similarity": round(float(similarity), 4)}, add_to_output=True)
         return messages

@@ -2,7 +2,7 @@
 
 The service never imports rasa. It starts `bot.nlu.worker serve` in `.venv-nlu`, waits for
 its ready line, and talks to it over loopback HTTP with a timeout, so the event loop never
-blocks on TensorFlow. A new model means new workers: start them, wait until they answer,
+blocks on model loads or parses (importing rasa alone takes seconds). A new model means new workers: start them, wait until they answer,
 switch, then stop the old ones (no stall, and no memory growth from in-process reloads).
 Workers exit with the service even when it is killed (`lifeline`), and are recorded in the
 home so that a restart stops any that did not (`worker_records`).

@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import pickle
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
+
+from bot.nlu.persisted import PersistedComponent
 
 TONE = "tone"
 COMPLAINT, PRAISE, OTHER = "complaint", "praise", "other"
@@ -107,7 +106,7 @@ def training_set(examples: Sequence[tuple[str, str]], exclusions: frozenset[str]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class ToneClassifier(GraphComponent):
+class ToneClassifier(PersistedComponent):
     """Sets `tone` = {complaint: p, praise: p} on every message (the rest is "neither")."""
 
     @staticmethod
@@ -115,39 +114,18 @@ class ToneClassifier(GraphComponent):
         return {"max_ngram": 3, "max_features": 200000, "alpha": 1e-5, "epochs": 30, "own_weight": 15.0,
                 "random_seed": 42, "exclusions": None}
 
-    def __init__(self, config: Dict[Text, Any], storage: ModelStorage, resource: Resource,
-                 model: Optional[ToneModel] = None) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._storage = storage
-        self._resource = resource
-        self._model = model
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ToneClassifier":
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         exclusions = read_exclusions(Path(self._config["exclusions"]) if self._config["exclusions"] else None)
         own = [(m.get(TEXT), m.get(INTENT)) for m in training_data.intent_examples if m.get(TEXT)]
         texts, tones, weights = training_set(own, exclusions, self._config["own_weight"])
-        self._model = ToneModel(self._config).fit(texts, tones, weights)
-        with self._storage.write_to(self._resource) as directory:
-            (directory / "tone.pkl").write_bytes(pickle.dumps(self._model))
-        return self._resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "ToneClassifier":
-        with model_storage.read_from(resource) as directory:
-            model = pickle.loads((directory / "tone.pkl").read_bytes())
-        return cls(config, model_storage, resource, model)
+        return self._persist(ToneModel(self._config).fit(texts, tones, weights))
 
     def process(self, messages: List[Message]) -> List[Message]:
         readable = [m for m in messages if (m.get(TEXT) or "").strip()]
-        if self._model is None or not readable:
+        model: Optional[ToneModel] = self._state
+        if model is None or not readable:
             return messages
-        for message, tone in zip(readable, self._model.predict([m.get(TEXT) for m in readable])):
+        for message, tone in zip(readable, model.predict([m.get(TEXT) for m in readable])):
             message.set(TONE, tone, add_to_output=True)
         return messages
 

@@ -7,8 +7,8 @@
 `serve` listens on loopback only (its aiohttp is Rasa's pinned, older one: it must never
 face the internet) and prints one JSON line `{"event": "ready", "port": N}` once the model
 is loaded and warmed up. With `--parent-pid` (how `carebot serve` starts it) it exits when that
-process does (`bot.nlu.lifeline`). Parses run on ONE dedicated thread (TensorFlow is neither fast nor
-leak-free across threads) and texts that arrive together are parsed as one batch.
+process does (`bot.nlu.lifeline`). Parses run on ONE dedicated thread (Rasa's graph
+is not meant to run on several at once) and texts that arrive together are parsed as one batch.
 """
 from __future__ import annotations
 
