@@ -70,3 +70,15 @@ def test_train_reports_weak_faqs_and_stores_the_models_thresholds(tmp_path: Path
     assert 0.1 <= threshold <= 0.5
     asked = run_carebot(["ask", "--json", "我的卡丢了怎么办"], env)
     assert '"faq/lost_card"' in asked.stdout, asked.stdout + asked.stderr[-1000:]
+
+
+def test_nlu_evaluate_scores_each_folds_model_through_the_policy_and_reports_weak_faqs(tmp_path: Path):
+    env = dict(carebot_env(tmp_path, CAREBOT_NLU_DATA=str(TINY), CAREBOT_NLU_CONFIG=str(TINY / "config.yml")),
+               CAREBOT_MODELS_DIR=str(tmp_path / "models"))
+    (tmp_path / "bank.yml").write_text(FAQS, encoding="utf-8")
+    assert run_carebot(["faq", "import", "--replace", str(tmp_path / "bank.yml")], env).returncode == 0
+    assert run_carebot(["train"], env).returncode == 0
+    evaluated = run_carebot(["nlu", "evaluate", "--folds", "2"], env)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert "after the policy" in evaluated.stdout and "faq/card_fee" in evaluated.stdout
+    assert "faq/lost_card: 只有 2 个例句" in evaluated.stdout
