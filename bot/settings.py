@@ -88,8 +88,9 @@ class Settings:
     complaint_tone: float = 0.6
     complaint_tone_strong: float = 0.8
     complaint_tone_floor: float = 0.3  # what the intent model's "complain" needs of the tone
-    # out of scope when its score is at least this share of the best intent's (1.0: only when best)
-    oos_ratio: float = 0.4
+    # out of scope when its score is at least this share of the best intent's (1.0: only when
+    # best); set by the model's cross-validation unless given
+    oos_ratio: float | None = None
     praise_tone: float = 0.6
     praise_tone_strong: float = 0.85
     max_misunderstandings: int = 2

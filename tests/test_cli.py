@@ -30,12 +30,14 @@ def test_chat_complaint_ticket_then_status_then_silence(env: dict):
     ticket = rows[1]["ticket"]
     assert ticket and ticket.startswith("T") and ticket in rows[1]["replies"][0]
     assert rows[1]["owner"] == "queue"
-    # the thread waits for a person now: the bot only gives the one waiting notice
-    assert rows[2]["action"] == "append" and rows[2]["owner"] == "queue"
+    # the thread waits for a person now: a status question is still answered (a lookup) ...
+    assert rows[2]["action"] == "ticket_status" and rows[2]["owner"] == "queue"
+    assert ticket in rows[2]["replies"][0] and "排在第" in rows[2]["replies"][0]
     assert set(rows[0]) == {"text", "intent", "confidence", "action", "replies", "ticket", "owner"}
-    # a new session of the same customer: still queued, nothing more said, all stored
-    again = chat(env, ["在吗"])
-    assert again[0]["replies"] == [] and again[0]["owner"] == "queue"
+    # ... anything else gets the one waiting notice, then silence (a new session: still queued)
+    again = chat(env, ["在吗", "人呢"])
+    assert [r["action"] for r in again] == ["append", "append"] and again[0]["owner"] == "queue"
+    assert len(again[0]["replies"]) == 1 and again[1]["replies"] == []
 
 
 def test_chat_ticket_status_names_the_ticket(env: dict, tmp_path: Path):

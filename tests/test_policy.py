@@ -150,3 +150,12 @@ def test_thresholds_come_from_the_models_calibration_unless_a_setting_overrides_
     assert d.action == "decline"  # below this model's out-of-scope similarity
     overridden = replace(calibrated, faq_threshold=0.35)
     assert decide(unsure, "钱啥时候回来", ThreadState(), overridden, FAQS).action == "clarify"
+
+
+def test_a_message_nearly_as_likely_unrelated_is_declined_by_the_models_own_ratio():
+    ranking = [{"name": "faq/invoice", "confidence": 0.6}, {"name": "out_of_scope", "confidence": 0.45}]
+    calibrated = replace(SETTINGS, oos_ratio=None)
+    for ratio, action in ((0.6, "decline"), (0.9, "answer_faq")):
+        text = "开个证明给单位"
+        p = Parse("faq/invoice", 0.6, ranking, "faq/invoice", 0.6, calibration={"oos_ratio": ratio})
+        assert decide(p, text, ThreadState(), calibrated, FAQS).action == action

@@ -10,7 +10,7 @@ CATALOGUE = ["shipping_time", "delivery_tracking", "shipping_fee", "delivery_are
              "cancel_order", "return_policy", "refund_time", "exchange", "invoice", "payment_methods",
              "coupon", "membership_points", "price_protection", "warranty", "authenticity",
              "store_hours", "size_guide", "account_login", "presale", "stock", "service_hours"]
-CONVERSATION = ["greet", "goodbye", "thanks", "bot_challenge", "complain", "request_human",
+CONVERSATION = ["greet", "goodbye", "thanks", "bot_challenge", "complain", "praise", "request_human",
                 "ticket_status", "out_of_scope"]
 
 
@@ -21,7 +21,7 @@ def test_default_data_covers_the_catalogue():
     blocks, _ = rasa_yaml.read(PROJECT_ROOT / "nlu_data" / "conversation.yml")
     counts = {b.name: len(b.examples) for b in blocks}
     assert sorted(counts) == sorted(CONVERSATION)
-    assert all(counts[n] >= 40 for n in ("complain", "request_human", "out_of_scope"))
+    assert all(counts[n] >= 40 for n in ("complain", "praise", "request_human", "out_of_scope"))
 
 
 def test_render_and_read_round_trip(tmp_path: Path):

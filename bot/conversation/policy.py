@@ -17,6 +17,7 @@ FALLBACK = "nlu_fallback"
 # for a model without a calibration of its own (trained before calibration existed)
 DEFAULT_ANSWER_THRESHOLD = 0.4
 DEFAULT_OOS_SIMILARITY = 0.1
+DEFAULT_OOS_RATIO = 1.0  # out_of_scope only when it is the best intent
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Thresholds:
     answer_faq: float
     answer_intent: float
     oos_similarity: float
+    oos_ratio: float
 
 
 def thresholds(parse: Parse, settings: Settings) -> Thresholds:
@@ -89,7 +91,9 @@ def thresholds(parse: Parse, settings: Settings) -> Thresholds:
         answer_faq=answer if settings.faq_threshold is None else settings.faq_threshold,
         answer_intent=answer if settings.intent_threshold is None else settings.intent_threshold,
         oos_similarity=(parse.calibration.get("oos_similarity", DEFAULT_OOS_SIMILARITY)
-                        if settings.oos_similarity is None else settings.oos_similarity))
+                        if settings.oos_similarity is None else settings.oos_similarity),
+        oos_ratio=(parse.calibration.get("oos_ratio", DEFAULT_OOS_RATIO)
+                   if settings.oos_ratio is None else settings.oos_ratio))
 
 
 def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
@@ -138,7 +142,7 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     if intent != "out_of_scope" and parse.similarity < limits.oos_similarity:
         return "out_of_scope", 1.0 - parse.similarity
     out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
-    if intent != "out_of_scope" and out_of_scope >= settings.oos_ratio * confidence:
+    if intent != "out_of_scope" and out_of_scope >= limits.oos_ratio * confidence:
         return "out_of_scope", out_of_scope  # nearly as likely unrelated as what it looks most like
     if intent == "out_of_scope":
         return intent, confidence  # unsure or not, the polite decline fits: never a menu of FAQs

@@ -136,6 +136,10 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
       paying off on held-out examples (`_answer_threshold`).
     - `oos_similarity`: below it a message is unlike anything taught, whatever the classifier
       says. Set at the `oos_quantile` of in-scope held-out examples' similarity to the rest.
+    - `oos_ratio`: a message whose out_of_scope score reaches this share of its best intent's is
+      declined. Set so that only `oos_quantile` of the in-scope held-out examples routed right
+      would be: an FAQ set with few examples (whose questions look more like anything else)
+      gets a more lenient ratio than the demo data.
     - `confusions`: pairs of intents whose examples cross-validation mixed up (for the admin).
     """
     labels_array = np.asarray(labels)
@@ -144,6 +148,7 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
     predicted = np.empty(len(labels), dtype=object)
     confidence = np.zeros(len(labels))
     similarity = np.zeros(len(labels))
+    unrelated = np.zeros(len(labels))  # out_of_scope's score as a share of the best score
     for fold in range(config["folds"]):
         test = np.flatnonzero(folds == fold)
         train = np.flatnonzero(folds != fold)
@@ -155,21 +160,23 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
         predicted[test] = [scorer.classes[j] for j in top]
         confidence[test] = fused[np.arange(len(test)), top]
         similarity[test] = best_similarity
+        if OUT_OF_SCOPE in scorer.classes:
+            unrelated[test] = fused[:, scorer.classes.index(OUT_OF_SCOPE)] / confidence[test]
     right = predicted == labels_array
     in_scope = labels_array != OUT_OF_SCOPE
     answer_threshold = _answer_threshold(confidence, right, config["wrong_cost"])
     oos_similarity = float(np.quantile(similarity[in_scope], config["oos_quantile"])) if in_scope.any() else 0.1
+    answered = right & in_scope
+    oos_ratio = float(np.quantile(unrelated[answered], 1 - config["oos_quantile"])) if answered.any() else 1.0
     confusions = Counter((want, got) for want, got in zip(labels_array[~right], predicted[~right]) if got)
     return {
         "answer_threshold": round(min(max(answer_threshold, config["min_threshold"]), config["max_threshold"]), 4),
         "oos_similarity": round(min(max(oos_similarity, 0.0), config["max_oos_similarity"]), 4),
+        "oos_ratio": round(min(max(oos_ratio, config["min_oos_ratio"]), 1.0), 4),
         "cv_accuracy": round(float(right.mean()), 4),
         "recall": {label: round(float(right[labels_array == label].mean()), 4) for label in sorted(counts)},
         "examples": dict(sorted(counts.items())),
         "confusions": [[want, got, n] for (want, got), n in confusions.most_common()],
-        # the held-out confidences and whether they were right (to choose `wrong_cost`; bench/)
-        "held_out": [[round(float(c), 4), bool(r), label == OUT_OF_SCOPE]
-                     for c, r, label in zip(confidence, right, labels_array)],
     }
 
 
@@ -186,7 +193,7 @@ class CalibratedIntentClassifier(PersistedComponent):
                 # sets and the demo dev set (bench/nlu_quality.py)
                 "linear_weight": 0.35, "centroid_weight": 0.5, "temperature": 20.0,
                 "folds": 5, "random_seed": 42, "wrong_cost": 0.5, "oos_quantile": 0.02,
-                "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25}
+                "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25, "min_oos_ratio": 0.3}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]

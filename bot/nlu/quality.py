@@ -42,7 +42,8 @@ def report(calibration: dict[str, Any]) -> str:
         return ""
     lines = [f"Cross-validation of this model: {calibration['cv_accuracy']:.1%} of examples routed right; "
              f"thresholds set from it: answer at confidence >= {calibration['answer_threshold']}, "
-             f"out of scope below similarity {calibration['oos_similarity']}."]
+             f"out of scope below similarity {calibration['oos_similarity']} or at "
+             f"{calibration.get('oos_ratio', 1.0)} of the best intent's score."]
     weak = weak_faqs(calibration)
     if weak:
         lines.append(f"需要改进的 FAQ（{len(weak)} 条）:")

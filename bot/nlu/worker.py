@@ -58,7 +58,7 @@ def model_calibration(model_path: str) -> dict[str, Any]:
 
 def policy_calibration(calibration: dict[str, Any]) -> dict[str, float]:
     """The part of the calibration that every parse answer carries: the policy's thresholds."""
-    return {k: calibration[k] for k in ("answer_threshold", "oos_similarity") if k in calibration}
+    return {k: calibration[k] for k in ("answer_threshold", "oos_similarity", "oos_ratio") if k in calibration}
 
 
 def _quiet_logs() -> None:
