@@ -137,8 +137,8 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
     - `oos_similarity`: below it a message is unlike anything taught, whatever the classifier
       says. Set at the `oos_quantile` of in-scope held-out examples' similarity to the rest.
     - `oos_ratio`: a message whose out_of_scope score reaches this share of its best intent's is
-      declined. Set so that only `oos_quantile` of the in-scope held-out examples routed right
-      would be: an FAQ set with few examples (whose questions look more like anything else)
+      declined. Set so that only `oos_ratio_quantile` of the in-scope held-out examples routed
+      right would be: an FAQ set with few examples (whose questions look more like anything else)
       gets a more lenient ratio than the demo data.
     - `confusions`: pairs of intents whose examples cross-validation mixed up (for the admin).
     """
@@ -167,7 +167,7 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
     answer_threshold = _answer_threshold(confidence, right, config["wrong_cost"])
     oos_similarity = float(np.quantile(similarity[in_scope], config["oos_quantile"])) if in_scope.any() else 0.1
     answered = right & in_scope
-    oos_ratio = float(np.quantile(unrelated[answered], 1 - config["oos_quantile"])) if answered.any() else 1.0
+    oos_ratio = float(np.quantile(unrelated[answered], 1 - config["oos_ratio_quantile"])) if answered.any() else 1.0
     confusions = Counter((want, got) for want, got in zip(labels_array[~right], predicted[~right]) if got)
     return {
         "answer_threshold": round(min(max(answer_threshold, config["min_threshold"]), config["max_threshold"]), 4),
@@ -193,6 +193,7 @@ class CalibratedIntentClassifier(PersistedComponent):
                 # sets and the demo dev set (bench/nlu_quality.py)
                 "linear_weight": 0.35, "centroid_weight": 0.5, "temperature": 20.0,
                 "folds": 5, "random_seed": 42, "wrong_cost": 0.5, "oos_quantile": 0.02,
+                "oos_ratio_quantile": 0.05,
                 "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25, "min_oos_ratio": 0.3}
 
     def train(self, training_data: TrainingData) -> Resource:
