@@ -198,7 +198,7 @@ def main() -> None:
         for domain in domains:
             faq_file = FEWSHOT / f"{domain}.yml"
             model, settings, output = train(work / domain, faq_file)
-            print(output.strip().splitlines()[0 if "Cross" not in output else 1], file=sys.stderr)
+            print(f"{domain}: {output.splitlines()[0]}", file=sys.stderr)  # the model's cross-validation
 
             async def fewshot(judge: Judge, domain: str = domain) -> dict:
                 return await fewshot_figures(judge, domain)

@@ -14,6 +14,7 @@ import secrets
 import signal
 import string
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,10 +139,10 @@ async def cmd_nlu_evaluate(args: argparse.Namespace) -> None:
     print("raw classifier:", json.dumps(raw.summary()))
     print("after the policy (thresholds, out-of-scope signal, tone):", json.dumps(acted.summary()))
     print(acted.table())
-    async with database(settings) as db:
-        model = await active_model(db)
-    if model is not None:
-        print(quality.report(model.metrics.get("calibration") or {}))
+    # the weak FAQs of the data just evaluated (the active model may predate an admin's edits)
+    confused = Counter((want, got) for want, got, _ in raw.pairs if want != got)
+    print(quality.weak_faq_report(quality.weak_faqs(dict(Counter(expected)),
+                                                    [[w, g, n] for (w, g), n in confused.most_common()])))
 
 
 async def cmd_nlu_serve(args: argparse.Namespace) -> None:

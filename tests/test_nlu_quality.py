@@ -14,7 +14,7 @@ CALIBRATION = {
 
 
 def test_weak_faqs_are_the_ones_with_few_or_confused_examples():
-    weak = weak_faqs(CALIBRATION)
+    weak = weak_faqs(CALIBRATION["examples"], CALIBRATION["confusions"])
     assert [(w.name, "只有 2 个例句" in w.reason) for w in weak] == [("faq/a", True), ("faq/b", False)]
     assert "faq/c" in weak[1].reason  # which FAQ it is taken for
     # 2 of 30 examples is not a weak FAQ; a conversation intent is not the admin's to fix

@@ -39,13 +39,9 @@ class Decision:
 
 
 # a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"
-_NEGATIONS = ("没有", "没", "不", "无", "未", "不会", "毫无", "并不")
+_NEGATIONS = ("没有", "没", "不", "无", "未", "不会")  # "毫无", "并不" end in 无 and 不
 _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
 
-
-_HAN = re.compile(r"[\u3400-\u9fff]")
-# the tone model learned from Chinese reviews: it judges nothing with fewer Chinese characters
-_TONE_MIN_HAN = 2
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
 
 
@@ -111,6 +107,11 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
     disagrees = sure and (is_faq(parse.intent) or parse.intent == "praise")
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+# the tone model learned from Chinese reviews: it judges nothing with fewer Chinese characters
+_TONE_MIN_HAN = 2
 
 
 def tone_readable(text: str) -> bool:

@@ -23,12 +23,12 @@ class WeakFaq:
     reason: str  # in Chinese, for the admin
 
 
-def weak_faqs(calibration: dict[str, Any]) -> list[WeakFaq]:
-    """FAQs with fewer than MIN_EXAMPLES examples, then confused pairs (most confused first)."""
-    examples: dict[str, int] = calibration.get("examples", {})
+def weak_faqs(examples: dict[str, int], confusions: list[list[Any]]) -> list[WeakFaq]:
+    """FAQs with fewer than MIN_EXAMPLES examples, then confused pairs (most confused first):
+    `confusions` are [expected, predicted, count] of cross-validation."""
     weak = [WeakFaq(name, f"只有 {count} 个例句（标题问题也算一个），至少需要 {MIN_EXAMPLES} 个不同说法")
             for name, count in sorted(examples.items()) if is_faq(name) and count < MIN_EXAMPLES]
-    for want, got, count in calibration.get("confusions", []):
+    for want, got, count in confusions:
         share = count / max(examples.get(want, 1), 1)
         if is_faq(want) and share >= MIN_CONFUSED_SHARE:
             weak.append(WeakFaq(want, f"有 {count} 个例句被误认为「{got}」：两者的例句太像，"
@@ -44,10 +44,11 @@ def report(calibration: dict[str, Any]) -> str:
              f"thresholds set from it: answer at confidence >= {calibration['answer_threshold']}, "
              f"out of scope below similarity {calibration['oos_similarity']} or at "
              f"{calibration.get('oos_ratio', 1.0)} of the best intent's score."]
-    weak = weak_faqs(calibration)
-    if weak:
-        lines.append(f"需要改进的 FAQ（{len(weak)} 条）:")
-        lines += [f"  - {item.name}: {item.reason}" for item in weak]
-    else:
-        lines.append("所有 FAQ 的例句都足够且互相区分得开。")
+    lines.append(weak_faq_report(weak_faqs(calibration.get("examples", {}), calibration.get("confusions", []))))
     return "\n".join(lines)
+
+
+def weak_faq_report(weak: list[WeakFaq]) -> str:
+    if not weak:
+        return "所有 FAQ 的例句都足够且互相区分得开。"
+    return "\n".join([f"需要改进的 FAQ（{len(weak)} 条）:", *(f"  - {item.name}: {item.reason}" for item in weak)])

@@ -16,7 +16,7 @@ class Parse:
     similarity: float = 0.0
     # the tone model's probabilities {complaint, praise}; None when the model has no tone model
     tone: dict[str, float] | None = None
-    # the thresholds the model's own cross-validation set: {answer_threshold, oos_similarity}
+    # the thresholds the model's own cross-validation set: {answer_threshold, oos_similarity, oos_ratio}
     calibration: dict[str, float] = field(default_factory=dict)
 
     @property
