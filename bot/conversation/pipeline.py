@@ -146,6 +146,12 @@ class Conversation:
                     raise
         raise AssertionError("unreachable")
 
+    @property
+    def decision_lease(self) -> float:
+        """Seconds one process may hold an undecided message while it decides it: room for a
+        parse to time out and be tried again, after which any other process may take it."""
+        return self.settings.nlu_timeout * 2 + 5
+
     async def keep(self, message: InboundMessage, lease: float) -> None:
         """Store the message undecided (unless its key is stored already), so that it survives
         whatever happens before it is decided; no process other than the one deciding it now

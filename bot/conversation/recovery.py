@@ -27,7 +27,7 @@ class Recovery:
     def __init__(self, conversation: Conversation, queued: Callable[[], None]) -> None:
         self.conversation = conversation
         self.queued = queued  # replies went to the outbox: wake the sender
-        self.lease = timedelta(seconds=conversation.settings.nlu_timeout * 2 + 5)
+        self.lease = timedelta(seconds=conversation.decision_lease)
 
     async def run(self, interval: float = 1.0) -> None:
         while True:

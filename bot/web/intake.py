@@ -9,8 +9,8 @@ A platform never resends a push it got an answer for, so nothing is acknowledged
 is stored: an answer in time was stored by its decision; a push the bot could not decide in
 time (too slow, or the NLU down) is kept undecided first, then acknowledged, and decided
 later by this process or any other (bot/conversation/recovery.py). Only a database that
-cannot store it makes a push fail (5xx), so that the platform sends it again. Channels differ only in how long one passive
-reply may be (`split`), which is why this module knows no platform.
+cannot store it makes a push fail (5xx), so that the platform sends it again. Channels differ
+only in how long one passive reply may be (`split`), which is why this module knows no platform.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class Intake:
         except asyncio.TimeoutError:
             # too late for a passive answer: once the bot is done, its replies go to the outbox;
             # until then, the message is kept, leased to this process while it decides it
-            await self.rt.conversation.keep(message, lease=self.rt.settings.nlu_timeout * 2 + 5)
+            await self.rt.conversation.keep(message, lease=self.rt.conversation.decision_lease)
             task.add_done_callback(lambda done: self._spawn(self._queue_late(done)))
             return None
         except Exception as exc:  # the NLU is down: kept, decided once it is back
