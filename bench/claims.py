@@ -1,6 +1,6 @@
 """Claim benchmark: 50 agents claiming 1,000 waiting inbox items at once, on SQLite and PostgreSQL.
 
-Claims go through the inbox service (`bot.inbox.queue.claim`: one transaction with the
+Claims go through the inbox service (`bot.desk.queue.claim`: one transaction with the
 conditional UPDATE, the thread update, the audit entry and the change notification).
 `claim_*`: one agent claiming 300 items one after another (what a click waits for).
 `race_*`: then 50 claimers in one process, each repeatedly taking one of the 20 oldest items
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.inbox import queue  # noqa: E402
-from bot.inbox.access import Viewer  # noqa: E402
+from bot.desk import queue  # noqa: E402
+from bot.desk.access import Viewer  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.inbox import PRIORITY_RANK  # noqa: E402
 from bot.store.models import Account, Agent, Customer, InboxItem, Thread  # noqa: E402

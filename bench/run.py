@@ -261,7 +261,7 @@ fusion weights; `_test` sets were not (read once, to report).
 
 ## Inbox claims
 
-`bench/claims.py`: claims through the inbox service (`bot.inbox.queue.claim`: conditional UPDATE, thread
+`bench/claims.py`: claims through the inbox service (`bot.desk.queue.claim`: conditional UPDATE, thread
 update, audit entry and change notification in one transaction), on SQLite and on a throwaway PostgreSQL.
 Target: `claim_p99_ms` under 50 ms.
 

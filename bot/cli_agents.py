@@ -10,7 +10,7 @@ import getpass
 import sys
 from datetime import datetime, timezone
 
-from bot.inbox import auth
+from bot.desk import auth
 from bot.runtime import database
 from bot.settings import Settings
 from bot.store import agents

@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.business_time import CalendarError
-from bot.inbox import audit, autoassign
-from bot.inbox import canned as canned_service
+from bot.desk import audit, autoassign
+from bot.desk import canned as canned_service
 from bot.runtime import database
 from bot.settings import Settings
 from bot.store import canned, sla, threads

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.conversation.pipeline import Conversation
 from bot.fakes import wechat_push as wx
 from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
-from bot.inbox import auth
+from bot.desk import auth
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model
 from bot.runtime import Runtime, database

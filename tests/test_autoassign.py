@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot.inbox import autoassign
+from bot.desk import autoassign
 from bot.store import agents, inbox, threads
 from bot.store.db import Database
 from bot.store.models import Account, Agent, AuditEntry, InboxItem, Thread

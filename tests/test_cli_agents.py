@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.inbox import auth
+from bot.desk import auth
 from bot.runtime import database
 from bot.store.models import Agent, AgentAccount, AuditEntry
 from tests.conftest import carebot_env, make_settings, run_carebot

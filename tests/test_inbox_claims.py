@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.claims import race, seed
-from bot.inbox import queue
+from bot.desk import queue
 from bot.store.db import Database
 from bot.store.models import AuditEntry, InboxItem, Thread
 from tests.conftest import create_pg_database

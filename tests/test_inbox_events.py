@@ -7,8 +7,8 @@ import asyncio
 from datetime import datetime, timezone
 
 from bench.claims import seed
-from bot.inbox import events, queue
-from bot.inbox.events import EventBus
+from bot.desk import events, queue
+from bot.desk.events import EventBus
 from bot.store.db import Database
 from bot.store.inbox import enqueue
 from bot.store.models import Thread

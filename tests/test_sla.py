@@ -11,11 +11,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.business_time import Calendar, CalendarError, calendar, parse_hours
-from bot.inbox import replies
-from bot.inbox import tickets as ticket_service
-from bot.inbox.access import Viewer
-from bot.inbox.sla import Breach
-from bot.inbox.sla_watch import BreachWebhook, SlaWatch
+from bot.desk import replies
+from bot.desk import tickets as ticket_service
+from bot.desk.access import Viewer
+from bot.desk.sla import Breach
+from bot.desk.sla_watch import BreachWebhook, SlaWatch
 from bot.settings import Settings
 from bot.store import sla, threads, tickets
 from bot.store.db import Database

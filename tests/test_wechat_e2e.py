@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.fakes import wechat_push as wx
 from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
-from bot.inbox import replies
+from bot.desk import replies
 from bot.nlu.pool import NluPool
 from bot.secret_box import seal
 from bot.store import accounts

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import texts
 from actions.base import ActionResult
-from bot.inbox.replies import window_problem
+from bot.desk.replies import window_problem
 from bot.settings import Settings
 from bot.store import outbox
 from bot.store.models import Customer, CsatRating, Message, Thread

@@ -16,8 +16,8 @@ from urllib.parse import quote, unquote, urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.inbox import auth
-from bot.inbox.access import Forbidden, NotFound, Viewer
+from bot.desk import auth
+from bot.desk.access import Forbidden, NotFound, Viewer
 from bot.store.db import Database
 from bot.untrusted import same_secret
 from bot.web.context import runtime_of

@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.inbox import canned as canned_service
-from bot.inbox.access import Viewer
+from bot.desk import canned as canned_service
+from bot.desk.access import Viewer
 from bot.store import canned
 from bot.store.models import CannedReply
 from bot.web.auth import api_viewer, now, page_viewer

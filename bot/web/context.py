@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.inbox.events import EventBus
+from bot.desk.events import EventBus
 from bot.runtime import Runtime
 
 RT = web.AppKey("agent_runtime", Runtime)

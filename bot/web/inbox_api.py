@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.inbox import handling, queue, thread_view
-from bot.inbox.replies import ReplyRefused
+from bot.desk import handling, queue, thread_view
+from bot.desk.replies import ReplyRefused
 from bot.web.auth import api_viewer, now
 from bot.web.context import runtime_of
 from bot.web.openapi import ApiError, api_route, int_param, json_body, text_field

@@ -5,8 +5,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.inbox import queue, thread_view
-from bot.inbox.access import NotFound, Viewer
+from bot.desk import queue, thread_view
+from bot.desk.access import NotFound, Viewer
 from bot.store.models import Account
 from bot.web.auth import now, page_viewer
 from bot.web.context import runtime_of

@@ -13,8 +13,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.inbox.access import Viewer
-from bot.inbox.events import EventBus
+from bot.desk.access import Viewer
+from bot.desk.events import EventBus
 from bot.runtime import Runtime
 from bot.store.models import Thread
 from bot.web import auth, formatting, inbox_api, inbox_pages

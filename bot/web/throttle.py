@@ -1,5 +1,5 @@
 """A limit on login attempts per client address, so that one client cannot try passwords
-against many agents (the per-agent lockout in bot/inbox/auth.py bounds guesses at one).
+against many agents (the per-agent lockout in bot/desk/auth.py bounds guesses at one).
 
 Kept in this process's memory: with N `carebot serve` processes behind a proxy, one address
 gets up to N times the limit. Behind a reverse proxy on the same machine every request comes

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.inbox import autoassign
-from bot.inbox.access import Viewer
-from bot.inbox import tickets as ticket_service
-from bot.inbox.sla_watch import BreachWebhook, SlaWatch
+from bot.desk import autoassign
+from bot.desk.access import Viewer
+from bot.desk import tickets as ticket_service
+from bot.desk.sla_watch import BreachWebhook, SlaWatch
 from bot.store import agents
 from bot.web.auth import api_viewer, now
 from bot.web.context import EVENTS, RT, runtime_of

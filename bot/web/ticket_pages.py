@@ -7,8 +7,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.inbox import tickets as ticket_service
-from bot.inbox.access import NotFound, Viewer
+from bot.desk import tickets as ticket_service
+from bot.desk.access import NotFound, Viewer
 from bot.store import agents
 from bot.store.models import Account, Ticket
 from bot.store.sla import PRIORITIES

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 22:15:00
 
 On PostgreSQL, triggers NOTIFY `carebot_events` when the inbox or a thread's messages change,
 whichever process or code path made the change (webhooks, the outbox sender, agents), and only
-when the transaction commits; every `carebot serve` process LISTENs (bot/inbox/events.py).
+when the transaction commits; every `carebot serve` process LISTENs (bot/desk/events.py).
 """
 from alembic import op
 import sqlalchemy as sa

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.inbox import events
-from bot.inbox.sla import Breach, mark_breaches
+from bot.desk import events
+from bot.desk.sla import Breach, mark_breaches
 from bot.store.db import Database
 from bot.store.models import utcnow
 

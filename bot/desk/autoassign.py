@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.inbox import audit, events
+from bot.desk import audit, events
 from bot.store import agents
 from bot.store.db import Database
 from bot.store.models import Account, Agent, InboxItem, Thread, Ticket, utcnow

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import csat
-from bot.inbox import audit, events, sla
-from bot.inbox.access import NotFound, Viewer
+from bot.desk import audit, events, sla
+from bot.desk.access import NotFound, Viewer
 from bot.settings import Settings
 from bot.store import agents, threads
 from bot.store import tickets as ticket_store

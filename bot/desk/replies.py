@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.inbox import sla
+from bot.desk import sla
 from bot.settings import Settings
 from bot.store import outbox
 from bot.store.db import Database

@@ -18,8 +18,8 @@ from typing import NoReturn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.inbox import audit
-from bot.inbox.access import Refusal, Viewer, viewer_of
+from bot.desk import audit
+from bot.desk.access import Refusal, Viewer, viewer_of
 from bot.store import agents, threads
 from bot.store.db import Database
 from bot.store.models import Agent

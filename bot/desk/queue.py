@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.inbox import audit, events
-from bot.inbox.access import NotFound, Refusal, Viewer
-from bot.inbox.tickets import STATUSES
+from bot.desk import audit, events
+from bot.desk.access import NotFound, Refusal, Viewer
+from bot.desk.tickets import STATUSES
 from bot.store.db import Database
 from bot.store.inbox import PRIORITY_RANK
 from bot.store.models import Account, Agent, Customer, InboxItem, Message, Thread, Ticket

@@ -2,7 +2,7 @@
 
 Each action locks the thread row, checks that the agent may act (they hold the thread's open
 inbox item, or they are an admin), changes the rows and writes the audit entry, all in one
-transaction. The change of the inbox row is published by itself (see bot/inbox/events.py).
+transaction. The change of the inbox row is published by itself (see bot/desk/events.py).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.inbox import audit, replies, tickets
-from bot.inbox.access import NotFound, Refusal, Viewer
+from bot.desk import audit, replies, tickets
+from bot.desk.access import NotFound, Refusal, Viewer
 from bot.settings import Settings
 from bot.store import agents
 from bot.store.db import Database

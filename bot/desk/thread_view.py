@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.inbox import replies
-from bot.inbox.access import NotFound, Viewer
-from bot.inbox.queue import InboxRow, open_item_row
+from bot.desk import replies
+from bot.desk.access import NotFound, Viewer
+from bot.desk.queue import InboxRow, open_item_row
 from bot.settings import Settings
 from bot.store import agents
 from bot.store.db import Database
