@@ -33,7 +33,7 @@ from bot.nlu.training import active_model, assemble, ensure_model, progress, reg
 from bot.runtime import Runtime, database, runtime
 from bot.settings import Settings
 from bot.secret_box import SecretKeyError, seal
-from bot.store import accounts, faq, threads
+from bot.store import accounts, faq
 from bot.web.app import create_app
 from bot.web.hardening import app_runner
 
@@ -279,7 +279,7 @@ async def _account_credentials(slug: str, platform: str, label: str, unseal) -> 
     settings = Settings.from_env()
     async with database(settings) as db:
         async with db.sessions() as session:
-            account = await threads.account_by_slug(session, slug)
+            account = await accounts.by_slug(session, slug)
     if account is None or account.platform != platform:
         raise CliError(f"no {label} account {slug!r} (see `carebot account list`)")
     try:

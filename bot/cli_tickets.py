@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.business_time import CalendarError
 from bot.desk import audit, autoassign
-from bot.desk import canned as canned_service
+from bot.desk import canned_admin
 from bot.runtime import database
 from bot.settings import Settings
-from bot.store import canned, sla, threads
+from bot.store import accounts, canned, sla
 from bot.store.models import Account
 
 ACTOR = "cli"
@@ -53,7 +53,7 @@ async def _account(slug: str) -> AsyncIterator[tuple[AsyncSession, Settings, Acc
     settings = Settings.from_env()
     async with database(settings) as db:
         async with db.uow() as session:
-            account = await threads.account_by_slug(session, slug)
+            account = await accounts.by_slug(session, slug)
             if account is None:
                 raise ValueError(f"no account {slug!r} (see `carebot account list`)")
             yield session, settings, account
@@ -117,7 +117,7 @@ async def cmd_canned_add(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     async with database(settings) as db:
         try:
-            reply = await canned_service.add(db, actor=ACTOR, shortcut=args.shortcut, text=args.text,
+            reply = await canned_admin.add(db, actor=ACTOR, shortcut=args.shortcut, text=args.text,
                                              title=args.title or "", now=_now())
         except canned.CannedError as exc:
             raise ValueError(str(exc)) from None
@@ -137,7 +137,7 @@ async def cmd_canned_remove(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     async with database(settings) as db:
         try:
-            await canned_service.remove(db, actor=ACTOR, shortcut=args.shortcut, now=_now())
+            await canned_admin.remove(db, actor=ACTOR, shortcut=args.shortcut, now=_now())
         except canned.CannedError as exc:
             raise ValueError(str(exc)) from None
     print(f"Removed canned reply /{args.shortcut.lstrip('/')}")

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.desk import autoassign
-from bot.store import agents, inbox, threads
+from bot.store import accounts, agents, inbox, threads
 from bot.store.db import Database
 from bot.store.models import Account, Agent, AuditEntry, InboxItem, Thread
 
@@ -18,9 +18,9 @@ async def setup(url: str, *, capacity: int | None, online: tuple[str, ...], offl
     db = Database(url)
     await db.migrate()
     async with db.uow() as session:
-        account = await threads.ensure_account(session, "wechat", "brand")
+        account = await accounts.ensure(session, "wechat", "brand")
         account.autoassign_capacity = capacity
-        other = await threads.ensure_account(session, "wechat", "other")
+        other = await accounts.ensure(session, "wechat", "other")
         for name in (*online, *offline):
             agent = await agents.add(session, username=name, display_name=name, role="agent",
                                      password_hash=None, now=NOW)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
-from bot.store import sla, threads
+from bot.store import accounts, sla
 from bot.store.models import FaqAnswer, FaqIntent, InboxItem, Message, Thread, Ticket
 
 
@@ -136,7 +136,7 @@ async def at(conversation: Conversation, moment: datetime, hours: str, *holidays
     """The console account with its own hours and holidays (as `carebot account hours|holidays`
     sets them), answered at `moment`; the deployment's hours stay the fixture's whole day."""
     async with conversation.db.uow() as session:
-        account = await threads.ensure_account(session, "console", "console")
+        account = await accounts.ensure(session, "console", "console")
         sla.set_hours(account, hours)
         await sla.add_holidays(session, account, list(holidays))
     return Conversation(conversation.db, conversation.understand, conversation.settings, clock=lambda: moment)

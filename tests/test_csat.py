@@ -8,7 +8,7 @@ from bot.conversation.csat import rating_of
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk.access import Viewer
-from bot.desk.tickets import after_resolve
+from bot.desk.ticketing import after_resolve
 from bot.store.models import CsatRating, Message, OutboxItem, Thread, Ticket
 
 LEAD = Viewer(0, "lead", "组长", "admin", None)

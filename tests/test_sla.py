@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from bot.business_time import Calendar, CalendarError, calendar, parse_hours
 from bot.desk import replies
-from bot.desk import tickets as ticket_service
+from bot.desk import ticketing
 from bot.desk.access import Viewer
-from bot.desk.sla import Breach
+from bot.desk.sla_clock import Breach
 from bot.desk.sla_watch import BreachWebhook, SlaWatch
 from bot.settings import Settings
-from bot.store import sla, threads, tickets
+from bot.store import accounts, sla, threads, tickets
 from bot.store.db import Database
 from bot.store.models import AuditEntry, Ticket
 
@@ -65,7 +65,7 @@ async def setup_db(url: str) -> Database:
 async def new_ticket(db: Database, settings: Settings, sender: str, now: datetime, priority: str = "high",
                      hours: str | None = "09:00-18:00 1-5") -> int:
     async with db.uow() as session:
-        account = await threads.ensure_account(session, "wechat", "brand")
+        account = await accounts.ensure(session, "wechat", "brand")
         sla.set_hours(account, hours)
         thread = await threads.ensure_thread(session, account, sender, now)
         thread.last_inbound_at = now
@@ -82,7 +82,7 @@ async def get_ticket(db: Database, ticket_id: int) -> Ticket:
 
 async def change(db: Database, settings: Settings, ticket_id: int, now: datetime, **changes):
     async with db.uow() as session:
-        return await ticket_service.change(session, settings, ADMIN, ticket_id, changes, now)
+        return await ticketing.change(session, settings, ADMIN, ticket_id, changes, now)
 
 
 async def test_due_times_pause_while_pending_and_follow_priority(database_url: str):
@@ -91,7 +91,7 @@ async def test_due_times_pause_while_pending_and_follow_priority(database_url: s
     async with db.uow() as session:
         await sla.set_targets(session, settings, "high", first_response_minutes=30, resolution_minutes=8 * 60,
                               now=local(1, 9))
-        await sla.add_holidays(session, await threads.ensure_account(session, "wechat", "brand"), [date(2026, 12, 2)])
+        await sla.add_holidays(session, await accounts.ensure(session, "wechat", "brand"), [date(2026, 12, 2)])
     ticket_id = await new_ticket(db, settings, "u1", local(1, 16))  # Tuesday 16:00, Wednesday a holiday
     ticket = await get_ticket(db, ticket_id)
     assert ticket.first_response_due == local(1, 16, 30)
@@ -111,7 +111,7 @@ async def test_due_times_pause_while_pending_and_follow_priority(database_url: s
     done = await get_ticket(db, ticket_id)
     assert done.resolved_at == local(3, 12)
     async with db.sessions() as session:
-        history = await ticket_service.history(session, ticket_id)
+        history = await ticketing.history(session, ticket_id)
     assert [(e.before, e.after) for e in history][-1] == ({"status": "open"}, {"status": "resolved"})
     assert history[0].actor == "lead" and history[0].after == {"status": "pending"}
     await db.dispose()
@@ -124,7 +124,7 @@ async def test_bad_changes_are_refused_and_change_nothing(database_url: str):
     for changes, field in (({"status": "done"}, "status"), ({"priority": "asap"}, "priority"),
                            ({"category": ""}, "category"), ({"number": "T1"}, "number"),
                            ({"status": "open", "assignee": "nobody"}, "assignee")):
-        with pytest.raises(ticket_service.TicketChangeRefused) as refused:
+        with pytest.raises(ticketing.TicketChangeRefused) as refused:
             await change(db, settings, ticket_id, local(1, 11), **changes)
         assert refused.value.field == field and refused.value.reason
     ticket = await get_ticket(db, ticket_id)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import inspect, select
 
-from bot.store import faq, inbox, threads, tickets
+from bot.store import accounts, faq, inbox, threads, tickets
 from bot.store.db import Database
 from bot.store.faq import FaqRecord
 from bot.store.models import Ticket
@@ -33,7 +33,7 @@ async def test_migrations_create_every_table(database_url: str):
 
 async def new_thread(db: Database, sender: str):
     async with db.uow() as session:
-        account = await threads.ensure_account(session, "console", "console")
+        account = await accounts.ensure(session, "console", "console")
         thread = await threads.ensure_thread(session, account, sender, NOW)
         return thread.id, thread.customer_id
 

@@ -1,5 +1,5 @@
 """The shared token store on both databases: one refresher, and no refresh of a fresh token."""
-from bot.store import threads
+from bot.store import accounts
 from bot.store.db import Database
 from bot.store.tokens import DbTokenStore
 
@@ -8,7 +8,7 @@ async def test_only_one_process_refreshes_and_a_fresh_token_is_not_refetched(dat
     db = Database(database_url)
     await db.migrate()
     async with db.uow() as session:
-        account = await threads.ensure_account(session, "wechat", "brand")
+        account = await accounts.ensure(session, "wechat", "brand")
     store, other = DbTokenStore(db), DbTokenStore(db)
     assert await store.valid(account.id) is None
     assert await store.lock_refresh(account.id)

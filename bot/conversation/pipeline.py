@@ -38,7 +38,7 @@ from bot.nlu.result import Parse
 from bot.conversation.policy import Decision, ThreadState, asks_ticket_status, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
-from bot.store import faq, grouped, outbox, threads, undecided
+from bot.store import accounts, faq, grouped, outbox, threads, undecided
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
@@ -323,7 +323,7 @@ class Conversation:
         """Decide, act and store; with `adopt`, the message is stored undecided already and
         this decision takes that row over (or raises _Taken if another decision did)."""
         now = self.clock()
-        account = await threads.ensure_account(session, message.platform, message.account)
+        account = await accounts.ensure(session, message.platform, message.account)
         thread = await threads.ensure_thread(session, account, message.sender, now)
         if adopt:
             kept = await undecided.adopt(session, message.dedupe_key or "")

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.desk import audit
 from bot.desk.access import Refusal, Viewer, viewer_of
-from bot.store import agents, threads
+from bot.store import accounts, agents
 from bot.store.db import Database
 from bot.store.models import Agent
 
@@ -88,7 +88,7 @@ async def grant(db: Database, username: str, slug: str, now: datetime, actor: st
 
 
 async def _grant(session, agent, slug: str, actor: str, now: datetime) -> bool:
-    account = await threads.account_by_slug(session, slug)
+    account = await accounts.by_slug(session, slug)
     if account is None:
         raise AuthError(f"no account with slug {slug!r} (see `carebot account list`)")
     added = await agents.grant(session, agent.id, account.id)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import audit, replies, tickets
+from bot.desk import audit, replies, ticketing
 from bot.desk.access import NotFound, Refusal, Viewer
 from bot.settings import Settings
 from bot.store import agents
@@ -123,7 +123,7 @@ async def resolve(db: Database, settings: Settings, viewer: Viewer, thread_id: i
         held.thread.owner, held.thread.agent_id = "bot", None
         held.thread.misunderstandings, held.thread.handoff_notice_sent = 0, False
         held.thread.updated_at = now
-        await tickets.after_resolve(session, settings, viewer, held.thread, now, ask_rating=ask_rating)
+        await ticketing.after_resolve(session, settings, viewer, held.thread, now, ask_rating=ask_rating)
         await audit.record(session, viewer.username, "thread.resolve", "thread", thread_id, now=now,
                            before=before, after={"owner": "bot", "inbox_item": held.item.id})
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk import audit, events
 from bot.desk.access import NotFound, Refusal, Viewer
-from bot.desk.tickets import STATUSES
+from bot.desk.ticketing import STATUSES
 from bot.store.db import Database
 from bot.store.inbox import PRIORITY_RANK
 from bot.store.models import Account, Agent, Customer, InboxItem, Message, Thread, Ticket

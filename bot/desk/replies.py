@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import sla
+from bot.desk import sla_clock
 from bot.settings import Settings
 from bot.store import outbox
 from bot.store.db import Database
@@ -71,7 +71,7 @@ async def queue(session: AsyncSession, settings: Settings, thread: Thread, *, ag
     session.add(message)
     await session.flush()
     await outbox.enqueue(session, message, [text], now)
-    await sla.first_response(session, thread.id, now)
+    await sla_clock.first_response(session, thread.id, now)
     return message
 
 

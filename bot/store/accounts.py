@@ -1,4 +1,4 @@
-"""Official accounts as admins register them; credentials are stored sealed."""
+"""Official accounts: as admins register them (credentials stored sealed) and as messages find them."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -6,6 +6,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Account
+
+
+async def by_slug(session: AsyncSession, slug: str) -> Account | None:
+    return (await session.execute(select(Account).where(Account.slug == slug))).scalar_one_or_none()
+
+
+async def ensure(session: AsyncSession, platform: str, slug: str, name: str = "") -> Account:
+    """The account, created when a message first names it (concurrent creators agree on one row)."""
+    account = await by_slug(session, slug)
+    if account is None:
+        try:
+            async with session.begin_nested():
+                account = Account(platform=platform, slug=slug, name=name or slug)
+                session.add(account)
+        except IntegrityError:
+            account = await by_slug(session, slug)
+    assert account is not None
+    return account
 
 
 class AccountExists(ValueError):

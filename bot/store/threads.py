@@ -1,4 +1,4 @@
-"""Accounts, customers and threads: finding (or creating) who a message is from."""
+"""Customers and threads: finding (or creating) who a message is from, and its stored replies."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,23 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Account, Customer, Message, Thread
-
-
-async def account_by_slug(session: AsyncSession, slug: str) -> Account | None:
-    return (await session.execute(select(Account).where(Account.slug == slug))).scalar_one_or_none()
-
-
-async def ensure_account(session: AsyncSession, platform: str, slug: str, name: str = "") -> Account:
-    account = await account_by_slug(session, slug)
-    if account is None:
-        try:
-            async with session.begin_nested():
-                account = Account(platform=platform, slug=slug, name=name or slug)
-                session.add(account)
-        except IntegrityError:
-            account = await account_by_slug(session, slug)
-    assert account is not None
-    return account
 
 
 async def find_thread(session: AsyncSession, account_id: int, external_id: str,

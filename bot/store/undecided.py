@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store import grouped, threads
+from bot.store import accounts, grouped, threads
 from bot.store.models import Account, Customer, Message, Thread
 
 STATE = "undecided"
@@ -52,7 +52,7 @@ async def keep(session: AsyncSession, kept: list[Kept], now: datetime, lease_unt
     thread_ids = {sender: row.id for sender, row in rows.items()}
     for item in kept:  # an account the bulk statements do not know yet (not a webhook's)
         if item.sender not in thread_ids:
-            account = await threads.ensure_account(session, item.platform, item.sender[0])
+            account = await accounts.ensure(session, item.platform, item.sender[0])
             thread_ids[item.sender] = (await threads.ensure_thread(session, account, item.sender[1], now)).id
     connection = await session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite

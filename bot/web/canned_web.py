@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.desk import canned as canned_service
+from bot.desk import canned_admin
 from bot.desk.access import Viewer
 from bot.store import canned
 from bot.store.models import CannedReply
@@ -24,14 +24,14 @@ async def add_reply(request: web.Request, viewer: Viewer, fields: Mapping[str, A
     """Admins only; CannedError for bad or duplicate input."""
     viewer.require_admin()
     values = {name: value if isinstance(value := fields.get(name), str) else "" for name in ("shortcut", "text", "title")}
-    return await canned_service.add(runtime_of(request).db, actor=viewer.username, now=now(), **values)
+    return await canned_admin.add(runtime_of(request).db, actor=viewer.username, now=now(), **values)
 
 
 async def api_search(request: web.Request) -> web.Response:
     api_viewer(request)
     async with runtime_of(request).db.sessions() as session:
         found = await canned.search(session, request.query.get("q", "")[:64])
-    return web.json_response({"replies": [canned_service.as_json(r) for r in found]})
+    return web.json_response({"replies": [canned_admin.as_json(r) for r in found]})
 
 
 async def api_add(request: web.Request) -> web.Response:
@@ -40,7 +40,7 @@ async def api_add(request: web.Request) -> web.Response:
         reply = await add_reply(request, viewer, await json_body(request))
     except canned.CannedError as exc:
         raise ApiError(422, str(exc)) from None
-    return web.json_response(canned_service.as_json(reply), status=201)
+    return web.json_response(canned_admin.as_json(reply), status=201)
 
 
 async def api_remove(request: web.Request) -> web.Response:
@@ -51,7 +51,7 @@ async def api_remove(request: web.Request) -> web.Response:
     if reply is None:
         raise ApiError(404, "快捷回复不存在")
     viewer.require_admin()
-    await canned_service.remove(runtime_of(request).db, actor=viewer.username, shortcut=reply.shortcut, now=now())
+    await canned_admin.remove(runtime_of(request).db, actor=viewer.username, shortcut=reply.shortcut, now=now())
     return web.Response(status=204)
 
 
@@ -75,7 +75,7 @@ async def admin_submit(request: web.Request) -> web.StreamResponse:
     form = dict(await request.post())
     try:
         if form.get("action") == "remove":
-            await canned_service.remove(runtime_of(request).db, actor=viewer.username,
+            await canned_admin.remove(runtime_of(request).db, actor=viewer.username,
                                         shortcut=str(form.get("shortcut", "")), now=now())
         else:
             await add_reply(request, viewer, form)

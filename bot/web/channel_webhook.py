@@ -18,7 +18,7 @@ from bot.channels.signed_push import WebhookError
 from bot.conversation.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
-from bot.store import threads
+from bot.store import accounts
 from bot.store.models import Account
 from bot.web.intake import Intake, Split, read_body
 
@@ -69,7 +69,7 @@ class ChannelWebhook(ABC, Generic[C, P]):
         if cached and now - cached[0] < ACCOUNT_TTL:
             return cached[1]
         async with self.rt.db.sessions() as session:
-            account = await threads.account_by_slug(session, slug)
+            account = await accounts.by_slug(session, slug)
         if account is None or account.platform != self.platform:
             raise web.HTTPNotFound(text=f"no {self.label} account {slug!r}")
         try:

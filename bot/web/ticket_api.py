@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk import autoassign
 from bot.desk.access import Viewer
-from bot.desk import tickets as ticket_service
+from bot.desk import ticketing
 from bot.desk.sla_watch import BreachWebhook, SlaWatch
 from bot.store import agents
 from bot.web.auth import api_viewer, now
@@ -18,22 +18,22 @@ from bot.web.context import EVENTS, RT, runtime_of
 from bot.web.openapi import ApiError, api_route, int_param, json_body
 
 TICKET_PATCH = {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
-    "status": {"enum": list(ticket_service.STATUSES)},
+    "status": {"enum": list(ticketing.STATUSES)},
     "priority": {"enum": ["low", "normal", "high", "urgent"]},
-    "category": {"type": "string", "minLength": 1, "maxLength": ticket_service.MAX_CATEGORY},
+    "category": {"type": "string", "minLength": 1, "maxLength": ticketing.MAX_CATEGORY},
     "assignee": {"type": ["integer", "string", "null"], "description": "agent id or username; null: nobody"}}}
 LIST_QUERY = {"status": "new | open | pending | resolved | closed", "priority": "low | normal | high | urgent",
               "account": "account slug", "assignee": "username, me or none", "q": "number, customer or any text",
               "limit": "1-500 (100)", "offset": "skip this many"}
 
 
-async def searched(session: AsyncSession, request: web.Request, viewer: Viewer) -> list[ticket_service.TicketView]:
+async def searched(session: AsyncSession, request: web.Request, viewer: Viewer) -> list[ticketing.TicketView]:
     """The tickets the request's filters ask for (the page's and the API's); 400 for a bad filter."""
     try:
-        query = await ticket_service.parse_query(session, viewer, request.query)
+        query = await ticketing.parse_query(session, viewer, request.query)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    return await ticket_service.search(session, viewer, query)
+    return await ticketing.search(session, viewer, query)
 
 
 async def list_tickets(request: web.Request) -> web.Response:
@@ -47,9 +47,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     viewer = api_viewer(request)
     ticket_id = int_param(request.match_info["id"], "id")
     async with runtime_of(request).db.sessions() as session:
-        found = await ticket_service.view(session, viewer, ticket_id)
-        history = await ticket_service.history(session, ticket_id)
-        messages = await ticket_service.thread_messages(session, found.ticket.thread_id)
+        found = await ticketing.view(session, viewer, ticket_id)
+        history = await ticketing.history(session, ticket_id)
+        messages = await ticketing.thread_messages(session, found.ticket.thread_id)
     return web.json_response({
         **found.as_json(),
         "history": [{"actor": e.actor, "action": e.action, "before": e.before, "after": e.after,
@@ -66,8 +66,8 @@ async def patch_ticket(request: web.Request) -> web.Response:
     rt = runtime_of(request)
     try:
         async with rt.db.uow() as session:
-            changed = await ticket_service.change(session, rt.settings, viewer, ticket_id, body, now())
-    except ticket_service.TicketChangeRefused as exc:
+            changed = await ticketing.change(session, rt.settings, viewer, ticket_id, body, now())
+    except ticketing.TicketChangeRefused as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
     return web.json_response(changed.as_json())
 

@@ -7,7 +7,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.desk import tickets as ticket_service
+from bot.desk import ticketing
 from bot.desk.access import NotFound, Viewer
 from bot.store import agents
 from bot.store.models import Account, Ticket
@@ -28,7 +28,7 @@ async def _list_context(request: web.Request, viewer: Viewer) -> dict[str, Any]:
         accounts = (await session.execute(select(Account).where(viewer.visible(Account.id))
                                           .order_by(Account.slug))).scalars().all()
     return {**labels(), "nav": "tickets", "tickets": found, "now": now(), "accounts": accounts,
-            "params": request.query, "priorities": PRIORITIES, "statuses": ticket_service.STATUSES}
+            "params": request.query, "priorities": PRIORITIES, "statuses": ticketing.STATUSES}
 
 
 async def tickets_page(request: web.Request) -> web.StreamResponse:
@@ -58,12 +58,12 @@ async def _ticket_id(request: web.Request, viewer: Viewer) -> int:
 async def _render_detail(request: web.Request, viewer: Viewer, ticket_id: int, *, error: str = "",
                          status: int = 200) -> web.Response:
     async with runtime_of(request).db.sessions() as session:
-        found = await ticket_service.view(session, viewer, ticket_id)
+        found = await ticketing.view(session, viewer, ticket_id)
         context = {**labels(), "nav": "tickets", "t": found, "now": now(), "error": error,
-                   "history": await ticket_service.history(session, ticket_id),
-                   "messages": await ticket_service.thread_messages(session, found.ticket.thread_id),
+                   "history": await ticketing.history(session, ticket_id),
+                   "messages": await ticketing.thread_messages(session, found.ticket.thread_id),
                    "agents": await agents.members(session, found.account.id),
-                   "priorities": PRIORITIES, "statuses": ticket_service.STATUSES,
+                   "priorities": PRIORITIES, "statuses": ticketing.STATUSES,
                    "audit_labels": AUDIT_LABELS, "field_labels": FIELD_LABELS}
     response = aiohttp_jinja2.render_template("ticket.html", request, context)
     response.set_status(status)
@@ -83,7 +83,7 @@ async def ticket_submit(request: web.Request) -> web.StreamResponse:
     rt = runtime_of(request)
     try:
         async with rt.db.uow() as session:
-            current = (await ticket_service.view(session, viewer, ticket_id)).ticket
+            current = (await ticketing.view(session, viewer, ticket_id)).ticket
             changes: dict[str, Any] = {}
             for name in ("status", "priority", "category"):
                 value = form.get(name)
@@ -93,8 +93,8 @@ async def ticket_submit(request: web.Request) -> web.StreamResponse:
             if isinstance(assignee, str) and ascii_int(assignee, DB_ID_MAX) != current.assignee_id:
                 changes["assignee"] = ascii_int(assignee, DB_ID_MAX)
             if changes:
-                await ticket_service.change(session, rt.settings, viewer, ticket_id, changes, now())
-    except ticket_service.TicketChangeRefused as exc:
+                await ticketing.change(session, rt.settings, viewer, ticket_id, changes, now())
+    except ticketing.TicketChangeRefused as exc:
         return await _render_detail(request, viewer, ticket_id, error=exc.reason, status=422)
     raise web.HTTPSeeOther(f"/tickets/{ticket_id}")
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from bot.store import sla as sla_store
+from bot.store import sla
 from bot.store.models import Account, Agent, Thread, Ticket
 from bot.store.tickets import OPEN_STATUSES
 
@@ -29,7 +29,7 @@ async def _account_of(session: AsyncSession, ticket: Ticket) -> int:
 async def follow_change(session: AsyncSession, settings: Settings, ticket: Ticket, *, old_status: str,
                         now: datetime) -> None:
     """After status or priority changed: pause, resume, stop or recompute the clocks."""
-    cal = await sla_store.calendar_for(session, settings, await _account_of(session, ticket))
+    cal = await sla.calendar_for(session, settings, await _account_of(session, ticket))
     if ticket.status == "pending" and ticket.sla_paused_at is None:
         ticket.sla_paused_at = now
     elif ticket.status != "pending" and ticket.sla_paused_at is not None:
@@ -40,7 +40,7 @@ async def follow_change(session: AsyncSession, settings: Settings, ticket: Ticke
         ticket.resolved_at = now
     elif ticket.status in OPEN_STATUSES and old_status in DONE_STATUSES:
         ticket.resolved_at = None  # reopened: the resolution clock runs again
-    sla_store.schedule(ticket, cal, (await sla_store.targets(session, settings))[ticket.priority])
+    sla.schedule(ticket, cal, (await sla.targets(session, settings))[ticket.priority])
 
 
 async def first_response(session: AsyncSession, thread_id: int, now: datetime) -> None:

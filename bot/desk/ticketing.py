@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import csat
-from bot.desk import audit, events, sla
+from bot.desk import audit, events, sla_clock
 from bot.desk.access import NotFound, Viewer
 from bot.settings import Settings
-from bot.store import agents, threads
-from bot.store import tickets as ticket_store
+from bot.store import accounts, agents
+from bot.store import tickets
 from bot.store.inbox import PRIORITY_RANK
 from bot.store.models import Account, AuditEntry, CsatRating, Customer, InboxItem, Message, Thread, Ticket
 from bot.store.sla import PRIORITIES
@@ -70,13 +70,13 @@ def _views(rows: Any) -> list[TicketView]:
     return [TicketView(ticket, account, customer, assignee) for ticket, account, customer, assignee in rows]
 
 
-async def search(session: AsyncSession, viewer: Viewer, query: ticket_store.TicketQuery) -> list[TicketView]:
-    return _views(await ticket_store.search(session, query, viewer.visible(Thread.account_id)))
+async def search(session: AsyncSession, viewer: Viewer, query: tickets.TicketQuery) -> list[TicketView]:
+    return _views(await tickets.search(session, query, viewer.visible(Thread.account_id)))
 
 
 async def view(session: AsyncSession, viewer: Viewer, ticket_id: int) -> TicketView:
     """The ticket if the viewer may see it; NotFound otherwise (existence is not revealed)."""
-    found = _views(await ticket_store.search(session, ticket_store.TicketQuery(ids=(ticket_id,)),
+    found = _views(await tickets.search(session, tickets.TicketQuery(ids=(ticket_id,)),
                                              viewer.visible(Thread.account_id)))
     if not found:
         raise NotFound("工单不存在")
@@ -154,7 +154,7 @@ async def change(session: AsyncSession, settings: Settings, viewer: Viewer, tick
     if after == before:
         return found
     if before["status"] != ticket.status or before["priority"] != ticket.priority:
-        await sla.follow_change(session, settings, ticket, old_status=before["status"], now=now)
+        await sla_clock.follow_change(session, settings, ticket, old_status=before["status"], now=now)
     if before["priority"] != ticket.priority:  # the waiting item moves in the queue with it
         await session.execute(update(InboxItem).where(InboxItem.ticket_id == ticket.id, InboxItem.closed_at.is_(None))
                               .values(priority=ticket.priority, priority_rank=PRIORITY_RANK[ticket.priority]))
@@ -173,7 +173,7 @@ async def after_resolve(session: AsyncSession, settings: Settings, viewer: Viewe
     """What a thread's resolve means for its tickets and the customer, in the resolve's transaction:
     open tickets become resolved, and (by setting or by the resolve's choice) a rating is asked for."""
     open_ids = (await session.execute(select(Ticket.id).where(
-        Ticket.thread_id == thread.id, Ticket.status.in_(ticket_store.OPEN_STATUSES)).order_by(Ticket.id))).scalars().all()
+        Ticket.thread_id == thread.id, Ticket.status.in_(tickets.OPEN_STATUSES)).order_by(Ticket.id))).scalars().all()
     for ticket_id in open_ids:
         await change(session, settings, viewer, ticket_id, {"status": "resolved"}, now)
     if not (settings.csat_on_resolve if ask_rating is None else ask_rating):
@@ -182,7 +182,7 @@ async def after_resolve(session: AsyncSession, settings: Settings, viewer: Viewe
                                      agent_id=viewer.id or None)
 
 
-async def parse_query(session: AsyncSession, viewer: Viewer, params: Mapping[str, str]) -> ticket_store.TicketQuery:
+async def parse_query(session: AsyncSession, viewer: Viewer, params: Mapping[str, str]) -> tickets.TicketQuery:
     """Filters from query parameters (status, priority, account slug, assignee username | me | none,
     q, limit, offset); ValueError with the reason for a bad value."""
     status, priority = params.get("status") or None, params.get("priority") or None
@@ -192,7 +192,7 @@ async def parse_query(session: AsyncSession, viewer: Viewer, params: Mapping[str
         raise ValueError(f"priority 必须是 {'/'.join(PRIORITIES)} 之一")
     account_id = None
     if params.get("account"):
-        account = await threads.account_by_slug(session, params["account"])
+        account = await accounts.by_slug(session, params["account"])
         if account is None or not viewer.sees(account.id):
             raise ValueError(f"没有公众号 {params['account']}")
         account_id = account.id
@@ -210,6 +210,6 @@ async def parse_query(session: AsyncSession, viewer: Viewer, params: Mapping[str
     limit, offset = ascii_int(params.get("limit") or "100", 500), ascii_int(params.get("offset") or "0", DB_ID_MAX)
     if limit is None or limit < 1 or offset is None:
         raise ValueError(f"limit 须是 1-500 之间的整数，offset 须是 0-{DB_ID_MAX} 之间的整数")
-    return ticket_store.TicketQuery(status=status, priority=priority, account_id=account_id, assignee_id=assignee_id,
+    return tickets.TicketQuery(status=status, priority=priority, account_id=account_id, assignee_id=assignee_id,
                                     unassigned=unassigned, q=(params.get("q") or "")[:100], limit=limit,
                                     offset=offset)
