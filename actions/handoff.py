@@ -4,13 +4,7 @@ from datetime import datetime
 from actions import texts
 from actions.base import ActionContext, ActionResult
 from bot.business_time import Calendar
-from bot.store import inbox, sla
-
-
-def queue_thread(ctx: ActionContext) -> None:
-    ctx.thread.owner = "queue"
-    ctx.thread.agent_id = None
-    ctx.thread.handoff_notice_sent = False
+from bot.store import inbox, ownership, sla
 
 
 def when_people_answer(cal: Calendar, now: datetime) -> str | None:
@@ -28,7 +22,7 @@ async def run(ctx: ActionContext) -> ActionResult:
     reason = ctx.decision.reason or "requested_human"
     item = await inbox.enqueue(ctx.session, thread_id=ctx.thread.id, reason=reason,
                                priority="normal", now=ctx.now)
-    queue_thread(ctx)
+    ownership.to_queue(ctx.thread)
     cal = await sla.calendar_for(ctx.session, ctx.settings, ctx.thread.account_id)
     opening = when_people_answer(cal, ctx.now)
     if opening is not None:

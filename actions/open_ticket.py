@@ -1,8 +1,8 @@
 """A complaint becomes a numbered ticket and the thread enters the shared inbox."""
 from actions import texts
 from actions.base import ActionContext, ActionResult
-from actions.handoff import queue_thread, when_people_answer
-from bot.store import inbox, sla, tickets
+from actions.handoff import when_people_answer
+from bot.store import inbox, ownership, sla, tickets
 
 
 async def run(ctx: ActionContext) -> ActionResult:
@@ -14,7 +14,7 @@ async def run(ctx: ActionContext) -> ActionResult:
     targets = await sla.start(ctx.session, ctx.settings, ticket, ctx.thread.account_id)
     await inbox.enqueue(ctx.session, thread_id=ctx.thread.id, reason="complaint",
                         priority=priority, now=ctx.now, ticket_id=ticket.id)
-    queue_thread(ctx)
+    ownership.to_queue(ctx.thread)
     cal = await sla.calendar_for(ctx.session, ctx.settings, ctx.thread.account_id)
     opening = when_people_answer(cal, ctx.now)
     when = (texts.WHEN_CLOSED.format(opening=opening) if opening is not None

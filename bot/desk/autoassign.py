@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk import audit, events
-from bot.store import agents
+from bot.store import agents, ownership
 from bot.store.db import Database
 from bot.store.models import Account, Agent, InboxItem, Thread, Ticket, utcnow
 
@@ -84,8 +84,7 @@ async def assign_one(session: AsyncSession, account: Account, now: datetime) -> 
         if won is None:
             continue
         agent.last_assigned_at = now
-        await session.execute(update(Thread).where(Thread.id == won)
-                              .values(owner="agent", agent_id=agent.id, updated_at=now))
+        await ownership.claimed(session, won, agent.id, now)
         if item.ticket_id is not None:
             await session.execute(update(Ticket).where(Ticket.id == item.ticket_id, Ticket.assignee_id.is_(None))
                                   .values(assignee_id=agent.id, updated_at=now))

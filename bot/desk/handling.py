@@ -2,7 +2,8 @@
 
 Each action locks the thread row, checks that the agent may act (they hold the thread's open
 inbox item, or they are an admin), changes the rows and writes the audit entry, all in one
-transaction. The change of the inbox row is published by itself (see bot/desk/events.py).
+transaction. The change of the inbox row is published by itself (see bot/desk/events.py); the
+thread's owner changes only through bot/store/ownership.py.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.desk import audit, replies, ticketing
 from bot.desk.access import NotFound, Refusal, Viewer
 from bot.settings import Settings
-from bot.store import agents
+from bot.store import agents, ownership
 from bot.store.db import Database
 from bot.store.inbox import open_item
 from bot.store.models import Agent, InboxItem, Message, Thread
@@ -97,15 +98,14 @@ async def transfer(db: Database, viewer: Viewer, thread_id: int, to_username: st
         if to_username is None:
             target = None
             held.item.claimed_by, held.item.claimed_at = None, None
-            held.thread.owner, held.thread.agent_id = "queue", None
+            ownership.to_queue(held.thread, now)
         else:
             target = await agents.by_username(session, to_username)
             allowed = {a.id for a in await agents.members(session, held.thread.account_id)}
             if target is None or target.id not in allowed:
                 raise BadRequest(f"客服 {to_username} 不存在或不负责该公众号")
             held.item.claimed_by, held.item.claimed_at = target.id, now
-            held.thread.owner, held.thread.agent_id = "agent", target.id
-        held.thread.updated_at = now
+            ownership.to_agent(held.thread, target.id, now)
         await audit.record(session, viewer.username, "thread.transfer" if target else "thread.release",
                            "thread", thread_id, now=now, before={"claimed_by": before},
                            after={"claimed_by": target.username if target else None})
@@ -120,9 +120,7 @@ async def resolve(db: Database, settings: Settings, viewer: Viewer, thread_id: i
         held = await _held(session, viewer, thread_id)
         before = {"owner": held.thread.owner, "claimed_by": await _holder_name(session, held.item.claimed_by)}
         held.item.closed_at = now
-        held.thread.owner, held.thread.agent_id = "bot", None
-        held.thread.misunderstandings, held.thread.handoff_notice_sent = 0, False
-        held.thread.updated_at = now
+        ownership.to_bot(held.thread, now)
         await ticketing.after_resolve(session, settings, viewer, held.thread, now, ask_rating=ask_rating)
         await audit.record(session, viewer.username, "thread.resolve", "thread", thread_id, now=now,
                            before=before, after={"owner": "bot", "inbox_item": held.item.id})

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.desk import audit, events
 from bot.desk.access import NotFound, Refusal, Viewer
 from bot.desk.ticketing import STATUSES
+from bot.store import ownership
 from bot.store.db import Database
 from bot.store.inbox import PRIORITY_RANK
 from bot.store.models import Account, Agent, Customer, InboxItem, Message, Thread, Ticket
@@ -147,8 +148,7 @@ async def claim(db: Database, viewer: Viewer, item_id: int, now: datetime) -> in
             .returning(InboxItem.thread_id))).scalar_one_or_none()
         if won is None:
             raise await _why_not(session, viewer, item_id)
-        await session.execute(update(Thread).where(Thread.id == won).values(owner="agent", agent_id=viewer.id,
-                                                                             updated_at=now))
+        await ownership.claimed(session, won, viewer.id, now)
         await audit.record(session, viewer.username, "inbox.claim", "inbox", item_id, now=now,
                            before={"claimed_by": None}, after={"claimed_by": viewer.username, "thread_id": won})
         await events.rows_changed(session, "inbox", thread_id=won)

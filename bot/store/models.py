@@ -84,7 +84,8 @@ class Thread(Base):
     """The conversation between one customer and one account.
 
     `owner` is who answers next: the bot, the shared queue (waiting for a person) or an
-    agent. While it is not the bot, the bot stays silent.
+    agent. While it is not the bot, the bot stays silent. It changes only through
+    `bot.store.ownership`, which refuses a forbidden transition.
     """
 
     __tablename__ = "threads"
