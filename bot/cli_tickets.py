@@ -11,11 +11,11 @@ from datetime import date, datetime, timezone
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.business_time import CalendarError
-from bot.desk import audit, autoassign
+from bot.desk import autoassign
 from bot.desk import canned_admin
 from bot.runtime import database
 from bot.settings import Settings
-from bot.store import accounts, canned, sla
+from bot.store import accounts, audit, canned, sla
 from bot.store.models import Account
 
 ACTOR = "cli"

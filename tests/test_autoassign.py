@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.desk import autoassign
-from bot.store import accounts, agents, inbox, threads
+from bot.store import accounts, agents, inbox, ownership, threads
 from bot.store.db import Database
 from bot.store.models import Account, Agent, AuditEntry, InboxItem, Thread
 
@@ -35,6 +35,7 @@ async def setup(url: str, *, capacity: int | None, online: tuple[str, ...], offl
             await inbox.enqueue(session, thread_id=thread.id, reason="requested_human",
                                 priority="urgent" if number == items - 1 else "normal",
                                 now=NOW + timedelta(seconds=number))
+            ownership.to_queue(thread)  # waiting for a person, as a handoff leaves it
     return db
 
 

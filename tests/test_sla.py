@@ -14,7 +14,7 @@ from bot.business_time import Calendar, CalendarError, calendar, parse_hours
 from bot.desk import replies
 from bot.desk import ticketing
 from bot.desk.access import Viewer
-from bot.desk.sla_clock import Breach
+from bot.store.sla import Breach
 from bot.desk.sla_watch import BreachWebhook, SlaWatch
 from bot.settings import Settings
 from bot.store import accounts, sla, threads, tickets

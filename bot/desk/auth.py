@@ -18,9 +18,8 @@ from typing import NoReturn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.desk import audit
 from bot.desk.access import Refusal, Viewer, viewer_of
-from bot.store import accounts, agents
+from bot.store import accounts, agents, audit
 from bot.store.db import Database
 from bot.store.models import Agent
 

@@ -13,13 +13,12 @@ import asyncio
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import audit, events
-from bot.store import agents, ownership
+from bot.desk import events
+from bot.store import accounts, agents, audit, inbox, ownership, tickets
 from bot.store.db import Database
-from bot.store.models import Account, Agent, InboxItem, Thread, Ticket, utcnow
+from bot.store.models import Account, Agent, utcnow
 
 log = logging.getLogger(__name__)
 STATUSES = ("online", "offline")
@@ -47,19 +46,6 @@ async def set_status(session: AsyncSession, agent: Agent, status: str, now: date
         await events.publish(session, "inbox")  # capacity appeared or went away: assigners look again
 
 
-async def _next_item(session: AsyncSession, account_id: int) -> InboxItem | None:
-    rows = await session.execute(
-        select(InboxItem).join(Thread, Thread.id == InboxItem.thread_id)
-        .where(Thread.account_id == account_id, InboxItem.closed_at.is_(None), InboxItem.claimed_by.is_(None))
-        .order_by(InboxItem.priority_rank.desc(), InboxItem.enqueued_at, InboxItem.id).limit(1))
-    return rows.scalars().first()
-
-
-async def _held(session: AsyncSession, agent_id: int) -> int:
-    return (await session.execute(select(func.count()).select_from(InboxItem).where(
-        InboxItem.claimed_by == agent_id, InboxItem.closed_at.is_(None)))).scalar_one()
-
-
 async def _candidates(session: AsyncSession, account_id: int) -> list[Agent]:
     """Online agents of the account, the one who waited longest for an assignment first."""
     online = [a for a in await agents.members(session, account_id) if a.status == "online"]
@@ -72,22 +58,17 @@ async def assign_one(session: AsyncSession, account: Account, now: datetime) -> 
     if account.autoassign_capacity is None:
         return None
     for _ in range(5):  # an item claimed by hand meanwhile: take the next one
-        item = await _next_item(session, account.id)
+        item = await inbox.next_unclaimed(session, account.id)
         agent = await _free_agent(session, account) if item is not None else None
         if item is None or agent is None:
             return None
-        won = (await session.execute(
-            update(InboxItem).where(InboxItem.id == item.id, InboxItem.claimed_by.is_(None),
-                                    InboxItem.closed_at.is_(None))
-            .values(claimed_by=agent.id, claimed_at=now).returning(InboxItem.thread_id)
-            .execution_options(synchronize_session=False))).scalar_one_or_none()
+        won = await inbox.claim(session, item.id, agent.id, now)
         if won is None:
             continue
         agent.last_assigned_at = now
         await ownership.claimed(session, won, agent.id, now)
         if item.ticket_id is not None:
-            await session.execute(update(Ticket).where(Ticket.id == item.ticket_id, Ticket.assignee_id.is_(None))
-                                  .values(assignee_id=agent.id, updated_at=now))
+            await tickets.assign_if_unassigned(session, item.ticket_id, agent.id, now)
         await audit.record(session, ACTOR, "inbox.claim", "inbox", item.id, now=now, before={"claimed_by": None},
                            after={"claimed_by": agent.username, "thread_id": won})
         await events.publish(session, "inbox", thread_id=won, account_id=account.id)
@@ -98,9 +79,8 @@ async def assign_one(session: AsyncSession, account: Account, now: datetime) -> 
 async def _free_agent(session: AsyncSession, account: Account) -> Agent | None:
     """The next online agent in turn with room, their row locked (so their load cannot change)."""
     for candidate in await _candidates(session, account.id):
-        agent = (await session.execute(select(Agent).where(Agent.id == candidate.id).with_for_update()
-                                       .execution_options(populate_existing=True))).scalar_one()
-        if agent.status == "online" and await _held(session, agent.id) < (account.autoassign_capacity or 0):
+        agent = await agents.locked(session, candidate.id)
+        if agent.status == "online" and await inbox.held_count(session, agent.id) < (account.autoassign_capacity or 0):
             return agent
     return None
 
@@ -119,8 +99,7 @@ async def run_account(db: Database, account_id: int, now: datetime, limit: int =
 
 async def run_all(db: Database, now: datetime) -> int:
     async with db.sessions() as session:
-        ids = list((await session.execute(select(Account.id).where(
-            Account.autoassign_capacity.is_not(None)))).scalars())
+        ids = await accounts.autoassigned(session)
     return sum([await run_account(db, account_id, now) for account_id in ids])
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.desk import audit
-from bot.store import canned
+from bot.store import audit, canned
 from bot.store.db import Database
 from bot.store.models import CannedReply
 

@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event as sa_event, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.store.db import Database
+from bot.store.db import Database, notify
 from bot.store.models import InboxItem, Message
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def publish(session: AsyncSession, topic: str, **data: Any) -> None:
     """Send an event when `session`'s transaction commits (nothing if it rolls back)."""
     payload: Event = {"topic": topic, **data}
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_notify(CHANNEL, json.dumps(payload))))
+        await notify(session, CHANNEL, json.dumps(payload))
     else:
         session.sync_session.info.setdefault(PENDING, []).append(payload)
 

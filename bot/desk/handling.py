@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import audit, replies, ticketing
+from bot.desk import replies, ticketing
 from bot.desk.access import NotFound, Refusal, Viewer
 from bot.settings import Settings
-from bot.store import agents, ownership
+from bot.store import agents, audit, ownership, threads
 from bot.store.db import Database
 from bot.store.inbox import open_item
 from bot.store.models import Agent, InboxItem, Message, Thread
@@ -39,8 +38,7 @@ class Held:
 
 
 async def _held(session: AsyncSession, viewer: Viewer, thread_id: int) -> Held:
-    thread = (await session.execute(select(Thread).where(Thread.id == thread_id)
-                                    .with_for_update(of=Thread))).scalar_one_or_none()
+    thread = await threads.locked(session, thread_id)
     if thread is None or not viewer.sees(thread.account_id):
         raise NotFound("会话不存在")
     item = await open_item(session, thread_id)

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import audit, events
+from bot.desk import events
 from bot.desk.access import NotFound, Refusal, Viewer
 from bot.desk.ticketing import STATUSES
-from bot.store import ownership
+from bot.store import audit, inbox, ownership
 from bot.store.db import Database
 from bot.store.inbox import PRIORITY_RANK
-from bot.store.models import Account, Agent, Customer, InboxItem, Message, Thread, Ticket
+from bot.store.models import Thread
 
 VIEWS = ("unassigned", "mine", "all")
 PRIORITIES = tuple(reversed(PRIORITY_RANK))  # urgent first, as the filter lists them
@@ -91,20 +90,6 @@ class InboxRow:
                 "sla_breached": self.sla_breached(now)}
 
 
-def _rows_query(viewer: Viewer) -> Select:
-    last_text = (select(Message.text).where(Message.thread_id == Thread.id, Message.direction == "in")
-                 .order_by(Message.id.desc()).limit(1).scalar_subquery())
-    return (select(InboxItem, Account.slug, Account.name, Account.platform, Customer.nickname,
-                   Customer.external_id, last_text, Agent.display_name, Agent.username, Ticket.number,
-                   Ticket.status, Ticket.first_response_at, Ticket.first_response_due, Ticket.resolution_due)
-            .join(Thread, Thread.id == InboxItem.thread_id)
-            .join(Account, Account.id == Thread.account_id)
-            .join(Customer, Customer.id == Thread.customer_id)
-            .outerjoin(Agent, Agent.id == InboxItem.claimed_by)
-            .outerjoin(Ticket, Ticket.id == InboxItem.ticket_id)
-            .where(InboxItem.closed_at.is_(None), viewer.visible(Thread.account_id)))
-
-
 def _row(values: Any) -> InboxRow:
     (item, slug, name, platform, nickname, external_id, last_text, agent_display, agent_username,
      number, status, first_response_at, first_due, resolution_due) = values
@@ -116,36 +101,23 @@ def _row(values: Any) -> InboxRow:
 
 async def list_items(db: Database, viewer: Viewer, flt: InboxFilter) -> list[InboxRow]:
     """Open items: higher priority first, then the longest waiting."""
-    query = _rows_query(viewer)
-    if flt.view == "unassigned":
-        query = query.where(InboxItem.claimed_by.is_(None))
-    elif flt.view == "mine":
-        query = query.where(InboxItem.claimed_by == viewer.id)
-    if flt.account:
-        query = query.where(Account.slug == flt.account)
-    if flt.priority:
-        query = query.where(InboxItem.priority == flt.priority)
-    if flt.status:
-        query = query.where(Ticket.status == flt.status)
-    query = query.order_by(InboxItem.priority_rank.desc(), InboxItem.enqueued_at, InboxItem.id).limit(LIMIT)
     async with db.sessions() as session:
-        return [_row(values) for values in (await session.execute(query)).all()]
+        found = await inbox.open_rows(session, viewer.visible(Thread.account_id), unclaimed=flt.view == "unassigned",
+                                      claimed_by=viewer.id if flt.view == "mine" else None,
+                                      account_slug=flt.account, priority=flt.priority, ticket_status=flt.status,
+                                      limit=LIMIT)
+    return [_row(values) for values in found]
 
 
 async def open_item_row(session: AsyncSession, viewer: Viewer, thread_id: int) -> InboxRow | None:
-    found = (await session.execute(_rows_query(viewer).where(InboxItem.thread_id == thread_id))).first()
+    found = await inbox.open_row_of_thread(session, viewer.visible(Thread.account_id), thread_id)
     return _row(found) if found else None
 
 
 async def claim(db: Database, viewer: Viewer, item_id: int, now: datetime) -> int:
     """Take the item for `viewer`; its thread id, or ClaimConflict / NotFound."""
     async with db.uow() as session:
-        won = (await session.execute(
-            update(InboxItem)
-            .where(InboxItem.id == item_id, InboxItem.claimed_by.is_(None), InboxItem.closed_at.is_(None),
-                   InboxItem.thread_id.in_(select(Thread.id).where(viewer.visible(Thread.account_id))))
-            .values(claimed_by=viewer.id, claimed_at=now)
-            .returning(InboxItem.thread_id))).scalar_one_or_none()
+        won = await inbox.claim(session, item_id, viewer.id, now, viewer.visible(Thread.account_id))
         if won is None:
             raise await _why_not(session, viewer, item_id)
         await ownership.claimed(session, won, viewer.id, now)
@@ -156,10 +128,7 @@ async def claim(db: Database, viewer: Viewer, item_id: int, now: datetime) -> in
 
 
 async def _why_not(session: AsyncSession, viewer: Viewer, item_id: int) -> Exception:
-    found = (await session.execute(
-        select(InboxItem, Thread.account_id, Agent.display_name, Agent.username)
-        .join(Thread, Thread.id == InboxItem.thread_id)
-        .outerjoin(Agent, Agent.id == InboxItem.claimed_by).where(InboxItem.id == item_id))).first()
+    found = await inbox.with_holder(session, item_id)
     if found is None or not viewer.sees(found[1]):
         return NotFound("该条目不存在")
     item, _, display, username = found

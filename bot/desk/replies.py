@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import sla_clock
 from bot.settings import Settings
-from bot.store import outbox
+from bot.store import outbox, threads, tickets
 from bot.store.db import Database
 from bot.store.models import Customer, Message, Thread
 
@@ -50,7 +48,7 @@ async def send(db: Database, settings: Settings, *, thread_id: int, agent_id: in
                now: datetime) -> Message:
     """Queue an agent's reply for delivery, or raise ReplyRefused."""
     async with db.uow() as session:
-        thread = (await session.execute(select(Thread).where(Thread.id == thread_id).with_for_update(of=Thread))).scalar_one_or_none()
+        thread = await threads.locked(session, thread_id)
         if thread is None:
             raise ReplyRefused("会话不存在")
         return await queue(session, settings, thread, agent_id=agent_id, text=text, now=now)
@@ -71,7 +69,7 @@ async def queue(session: AsyncSession, settings: Settings, thread: Thread, *, ag
     session.add(message)
     await session.flush()
     await outbox.enqueue(session, message, [text], now)
-    await sla_clock.first_response(session, thread.id, now)
+    await tickets.first_response_met(session, thread.id, now)
     return message
 
 

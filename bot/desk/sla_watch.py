@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.desk import events
-from bot.desk.sla_clock import Breach, mark_breaches
+from bot.store.sla import Breach, mark_breaches
 from bot.store.db import Database
 from bot.store.models import utcnow
 

@@ -5,13 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.desk import replies
 from bot.desk.access import NotFound, Viewer
 from bot.desk.queue import InboxRow, open_item_row
 from bot.settings import Settings
-from bot.store import agents
+from bot.store import agents, threads, tickets
 from bot.store.db import Database
 from bot.store.models import Account, Agent, Customer, Message, Thread, Ticket
 
@@ -76,13 +74,11 @@ async def load(db: Database, settings: Settings, viewer: Viewer, thread_id: int,
         if thread is None or not viewer.sees(thread.account_id):
             raise NotFound("会话不存在")
         account = await session.get(Account, thread.account_id)
-        messages = list((await session.execute(select(Message).where(Message.thread_id == thread_id)
-                                                .order_by(Message.id))).scalars())
-        names = {a.id: a.display_name or a.username for a in (await session.execute(select(Agent))).scalars()}
-        tickets = list((await session.execute(select(Ticket).where(Ticket.customer_id == thread.customer_id)
-                                               .order_by(Ticket.created_at.desc()))).scalars())
+        messages = await threads.history(session, thread_id)
+        names = await agents.names(session)
+        customer_tickets = await tickets.all_of_customer(session, thread.customer_id)
         item = await open_item_row(session, viewer, thread_id)
         members = await agents.members(session, thread.account_id)
     seconds, left = replies.window_left(thread, thread.customer, settings, now)
     return ThreadView(thread, account, thread.customer, [message_json(m, names) for m in messages], item,
-                      tickets, seconds, left, members)
+                      customer_tickets, seconds, left, members)

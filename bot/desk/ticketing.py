@@ -10,17 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import csat
-from bot.desk import audit, events, sla_clock
+from bot.desk import events, sla_clock
 from bot.desk.access import NotFound, Viewer
 from bot.settings import Settings
-from bot.store import accounts, agents
-from bot.store import tickets
-from bot.store.inbox import PRIORITY_RANK
-from bot.store.models import Account, AuditEntry, CsatRating, Customer, InboxItem, Message, Thread, Ticket
+from bot.store import accounts, agents, audit, inbox, threads, tickets
+from bot.store.models import Account, AuditEntry, CsatRating, Customer, Message, Thread, Ticket
 from bot.store.sla import PRIORITIES
 from bot.untrusted import DB_ID_MAX, ascii_int
 
@@ -84,16 +81,11 @@ async def view(session: AsyncSession, viewer: Viewer, ticket_id: int) -> TicketV
 
 
 async def history(session: AsyncSession, ticket_id: int) -> list[AuditEntry]:
-    rows = await session.execute(select(AuditEntry).where(AuditEntry.entity == "ticket",
-                                                          AuditEntry.entity_id == str(ticket_id))
-                                 .order_by(AuditEntry.id))
-    return list(rows.scalars())
+    return await audit.entries(session, "ticket", ticket_id)
 
 
 async def thread_messages(session: AsyncSession, thread_id: int, limit: int = 500) -> list[Message]:
-    rows = await session.execute(select(Message).where(Message.thread_id == thread_id)
-                                 .order_by(Message.id.desc()).limit(limit))
-    return list(reversed(list(rows.scalars())))
+    return await threads.history(session, thread_id, limit)
 
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -144,8 +136,7 @@ async def change(session: AsyncSession, settings: Settings, viewer: Viewer, tick
                  changes: dict[str, Any], now: datetime) -> TicketView:
     """Apply a validated change (all or nothing), follow the SLA clocks, audit it, tell the pages."""
     found = await view(session, viewer, ticket_id)
-    ticket = (await session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-                                    .execution_options(populate_existing=True))).scalar_one()  # fresh under the lock
+    ticket = await tickets.locked(session, ticket_id)
     values = await _validate(session, found, changes)
     before = _snapshot(ticket)
     for name, value in values.items():
@@ -156,8 +147,7 @@ async def change(session: AsyncSession, settings: Settings, viewer: Viewer, tick
     if before["status"] != ticket.status or before["priority"] != ticket.priority:
         await sla_clock.follow_change(session, settings, ticket, old_status=before["status"], now=now)
     if before["priority"] != ticket.priority:  # the waiting item moves in the queue with it
-        await session.execute(update(InboxItem).where(InboxItem.ticket_id == ticket.id, InboxItem.closed_at.is_(None))
-                              .values(priority=ticket.priority, priority_rank=PRIORITY_RANK[ticket.priority]))
+        await inbox.follow_ticket_priority(session, ticket.id, ticket.priority)
     ticket.updated_at = now
     changed = {k for k in after if after[k] != before[k]}
     await audit.record(session, viewer.username, "ticket.update", "ticket", ticket.id, now=now,
@@ -172,8 +162,7 @@ async def after_resolve(session: AsyncSession, settings: Settings, viewer: Viewe
                         *, ask_rating: bool | None = None) -> CsatRating | None:
     """What a thread's resolve means for its tickets and the customer, in the resolve's transaction:
     open tickets become resolved, and (by setting or by the resolve's choice) a rating is asked for."""
-    open_ids = (await session.execute(select(Ticket.id).where(
-        Ticket.thread_id == thread.id, Ticket.status.in_(tickets.OPEN_STATUSES)).order_by(Ticket.id))).scalars().all()
+    open_ids = await tickets.open_ids_of_thread(session, thread.id)
     for ticket_id in open_ids:
         await change(session, settings, viewer, ticket_id, {"status": "resolved"}, now)
     if not (settings.csat_on_resolve if ask_rating is None else ask_rating):

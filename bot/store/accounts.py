@@ -1,7 +1,7 @@
 """Official accounts: as admins register them (credentials stored sealed) and as messages find them."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,16 @@ async def add(session: AsyncSession, *, platform: str, slug: str, name: str, app
 
 async def all_accounts(session: AsyncSession) -> list[Account]:
     return list((await session.execute(select(Account).order_by(Account.slug))).scalars())
+
+
+async def visible(session: AsyncSession, clause: ColumnElement[bool]) -> list[Account]:
+    """The accounts a viewer may see (`clause` limits `Account.id`), by slug."""
+    return list((await session.execute(select(Account).where(clause).order_by(Account.slug))).scalars())
+
+
+async def autoassigned(session: AsyncSession) -> list[int]:
+    """Ids of the accounts with auto-assignment on."""
+    return list((await session.execute(select(Account.id).where(Account.autoassign_capacity.is_not(None)))).scalars())
 
 
 async def replace_credentials(session: AsyncSession, *, platform: str, slug: str, app_id: str | None,

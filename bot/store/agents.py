@@ -18,6 +18,18 @@ async def by_username(session: AsyncSession, username: str) -> Agent | None:
     return (await session.execute(select(Agent).where(Agent.username == username))).scalar_one_or_none()
 
 
+async def locked(session: AsyncSession, agent_id: int) -> Agent:
+    """The agent's row, read fresh and locked for this transaction (so their load cannot change
+    while auto-assignment counts it)."""
+    return (await session.execute(select(Agent).where(Agent.id == agent_id).with_for_update()
+                                  .execution_options(populate_existing=True))).scalar_one()
+
+
+async def names(session: AsyncSession) -> dict[int, str]:
+    """Every agent's name as pages show it (display name, else username)."""
+    return {a.id: a.display_name or a.username for a in (await session.execute(select(Agent))).scalars()}
+
+
 async def reserve_login_attempt(session: AsyncSession, agent_id: int, now: datetime, max_failures: int) -> bool:
     """Count a login attempt as failed before its password is checked; False when the agent is
     locked or `max_failures` attempts are counted already.

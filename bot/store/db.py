@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -55,6 +55,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def notify(session: AsyncSession, channel: str, payload: str) -> None:
+    """PostgreSQL NOTIFY, sent when the session's transaction commits (nothing on rollback)."""
+    await session.execute(select(func.pg_notify(channel, payload)))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

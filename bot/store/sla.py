@@ -1,4 +1,4 @@
-"""SLA settings as stored: targets per priority, account hours and holidays.
+"""SLA as stored: targets per priority, account hours and holidays, due times and breach marks.
 
 Defaults live in code so a new deployment works without setup; a row in `sla_policies`
 overrides one priority. The `high` first-response default is CAREBOT_FIRST_RESPONSE_MINUTES,
@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.business_time import Calendar, calendar, parse_hours
 from bot.settings import Settings
 from bot.store.inbox import PRIORITY_RANK
-from bot.store.models import Account, AccountHoliday, SlaPolicy, Ticket
+from bot.store.models import Account, AccountHoliday, Agent, SlaPolicy, Thread, Ticket
+from bot.store.tickets import OPEN_STATUSES
 
 PRIORITIES = tuple(PRIORITY_RANK)  # low, normal, high, urgent
 
@@ -110,3 +111,54 @@ async def start(session: AsyncSession, settings: Settings, ticket: Ticket, accou
     wanted = (await targets(session, settings))[ticket.priority]
     schedule(ticket, await calendar_for(session, settings, account_id), wanted)
     return wanted
+
+
+@dataclass(frozen=True)
+class Breach:
+    kind: str  # first_response | resolution
+    ticket_id: int
+    number: str
+    thread_id: int
+    account_id: int
+    account: str
+    priority: str
+    status: str
+    due: datetime
+    breached_at: datetime
+    assignee: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"event": "sla.breached", "kind": self.kind, "ticket_id": self.ticket_id, "ticket": self.number,
+                "thread_id": self.thread_id, "account": self.account, "priority": self.priority,
+                "status": self.status, "due": self.due.isoformat(), "breached_at": self.breached_at.isoformat(),
+                "assignee": self.assignee}
+
+
+_KINDS = {
+    "first_response": (Ticket.first_response_due, Ticket.first_response_breached_at,
+                       (Ticket.first_response_at.is_(None),)),
+    "resolution": (Ticket.resolution_due, Ticket.resolution_breached_at, (Ticket.resolved_at.is_(None),)),
+}
+
+
+async def mark_breaches(session: AsyncSession, now: datetime) -> list[Breach]:
+    """Mark every newly overdue target as breached, each exactly once across processes.
+
+    One conditional UPDATE per kind: a concurrent checker waits for the row lock, re-reads the
+    row, finds breached_at set and skips it, so each breach is returned by one caller only.
+    """
+    breaches: list[Breach] = []
+    for kind, (due, breached_at, not_met) in _KINDS.items():
+        marked = await session.execute(
+            update(Ticket).where(breached_at.is_(None), due <= now, Ticket.status.in_(OPEN_STATUSES), *not_met)
+            .values({breached_at: now}).returning(Ticket.id).execution_options(synchronize_session=False))
+        ids = list(marked.scalars())
+        if not ids:
+            continue
+        rows = await session.execute(
+            select(Ticket.id, Ticket.number, Ticket.thread_id, Account.id, Account.slug, Ticket.priority,
+                   Ticket.status, due, Agent.username)
+            .join(Thread, Thread.id == Ticket.thread_id).join(Account, Account.id == Thread.account_id)
+            .outerjoin(Agent, Agent.id == Ticket.assignee_id).where(Ticket.id.in_(ids)).order_by(Ticket.id))
+        breaches += [Breach(kind, *row[:8], breached_at=now, assignee=row[8]) for row in rows]
+    return breaches

@@ -10,6 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.store.models import Account, Customer, Message, Thread
 
 
+async def locked(session: AsyncSession, thread_id: int) -> Thread | None:
+    """The thread, its row locked for this unit of work (one change of it at a time)."""
+    return (await session.execute(select(Thread).where(Thread.id == thread_id)
+                                  .with_for_update(of=Thread))).scalar_one_or_none()
+
+
+async def history(session: AsyncSession, thread_id: int, limit: int | None = None) -> list[Message]:
+    """The thread's messages in order (with `limit`: the latest so many)."""
+    query = select(Message).where(Message.thread_id == thread_id).order_by(Message.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(reversed(list((await session.execute(query)).scalars())))
+
+
 async def find_thread(session: AsyncSession, account_id: int, external_id: str,
                       *, lock: bool = False) -> Thread | None:
     query = (select(Thread).join(Customer, Thread.customer_id == Customer.id)

@@ -92,3 +92,38 @@ async def search(session: AsyncSession, query: TicketQuery, visible: ColumnEleme
                               Customer.nickname.icontains(text, autoescape=True), said))
     stmt = stmt.order_by(Ticket.id.desc()).limit(query.limit).offset(query.offset)
     return list((await session.execute(stmt)).all())
+
+
+async def locked(session: AsyncSession, ticket_id: int) -> Ticket:
+    """The ticket read fresh under a row lock (a change validates what is stored now)."""
+    return (await session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+                                  .execution_options(populate_existing=True))).scalar_one()
+
+
+async def open_ids_of_thread(session: AsyncSession, thread_id: int) -> list[int]:
+    return list((await session.execute(select(Ticket.id).where(
+        Ticket.thread_id == thread_id, Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id))).scalars())
+
+
+async def id_by_number(session: AsyncSession, number: str) -> int | None:
+    return (await session.execute(select(Ticket.id).where(Ticket.number == number))).scalar_one_or_none()
+
+
+async def all_of_customer(session: AsyncSession, customer_id: int) -> list[Ticket]:
+    """Every ticket of the customer, the newest created first (the thread page's profile)."""
+    rows = await session.execute(select(Ticket).where(Ticket.customer_id == customer_id)
+                                 .order_by(Ticket.created_at.desc()))
+    return list(rows.scalars())
+
+
+async def assign_if_unassigned(session: AsyncSession, ticket_id: int, agent_id: int, now: datetime) -> None:
+    """The agent who got the ticket's thread also gets the ticket, unless somebody has it."""
+    await session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+                          .values(assignee_id=agent_id, updated_at=now))
+
+
+async def first_response_met(session: AsyncSession, thread_id: int, now: datetime) -> None:
+    """An agent replied: the first-response target of the thread's open tickets is met."""
+    await session.execute(update(Ticket).where(
+        Ticket.thread_id == thread_id, Ticket.first_response_at.is_(None), Ticket.status.in_(OPEN_STATUSES))
+        .values(first_response_at=now).execution_options(synchronize_session=False))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.desk import queue, thread_view
 from bot.desk.access import NotFound, Viewer
+from bot.store import accounts
 from bot.store.models import Account
 from bot.web.auth import now, page_viewer
 from bot.web.context import runtime_of
@@ -26,8 +26,7 @@ def labels() -> dict:
 
 async def _accounts(request: web.Request, viewer: Viewer) -> list[Account]:
     async with runtime_of(request).db.sessions() as session:
-        rows = await session.execute(select(Account).where(viewer.visible(Account.id)).order_by(Account.slug))
-        return list(rows.scalars())
+        return await accounts.visible(session, viewer.visible(Account.id))
 
 
 def _filter(request: web.Request) -> queue.InboxFilter:

@@ -5,12 +5,11 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.desk import ticketing
 from bot.desk.access import NotFound, Viewer
-from bot.store import agents
-from bot.store.models import Account, Ticket
+from bot.store import accounts, agents, tickets
+from bot.store.models import Account
 from bot.store.sla import PRIORITIES
 from bot.untrusted import DB_ID_MAX, ascii_int
 from bot.web.auth import now, page_viewer
@@ -25,9 +24,8 @@ FIELD_LABELS = {"status": "状态", "priority": "优先级", "category": "分类
 async def _list_context(request: web.Request, viewer: Viewer) -> dict[str, Any]:
     async with runtime_of(request).db.sessions() as session:
         found = await searched(session, request, viewer)
-        accounts = (await session.execute(select(Account).where(viewer.visible(Account.id))
-                                          .order_by(Account.slug))).scalars().all()
-    return {**labels(), "nav": "tickets", "tickets": found, "now": now(), "accounts": accounts,
+        visible = await accounts.visible(session, viewer.visible(Account.id))
+    return {**labels(), "nav": "tickets", "tickets": found, "now": now(), "accounts": visible,
             "params": request.query, "priorities": PRIORITIES, "statuses": ticketing.STATUSES}
 
 
@@ -49,7 +47,7 @@ async def _ticket_id(request: web.Request, viewer: Viewer) -> int:
     if number is not None:
         return number
     async with runtime_of(request).db.sessions() as session:
-        found = (await session.execute(select(Ticket.id).where(Ticket.number == ref))).scalar_one_or_none()
+        found = await tickets.id_by_number(session, ref)
     if found is None:
         raise NotFound("工单不存在")
     return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, utcnow
@@ -29,3 +30,11 @@ def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
     return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
+
+
+async def entries(session: AsyncSession, entity: str, entity_id: int | str) -> list[AuditEntry]:
+    """One record's history, oldest first."""
+    rows = await session.execute(select(AuditEntry).where(AuditEntry.entity == entity,
+                                                          AuditEntry.entity_id == str(entity_id))
+                                 .order_by(AuditEntry.id))
+    return list(rows.scalars())
