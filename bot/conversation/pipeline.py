@@ -11,11 +11,10 @@ A message that cannot be decided in time (the NLU is down or slow) is kept: stor
 in any other (`recovery.py`), takes the stored row over instead of inserting one (`adopt`).
 
 Under load, messages that reach a step together go through it together (batching.py):
-one read for the retry check and thread state of all, then one transaction for all, in
-which first-time senders get their customer and thread rows together, the common case (a
-customer of a bot-owned thread asking an FAQ) is written with a few bulk statements and
-everything else goes through the full unit of work. A customer's messages never share a
-group, so each is decided knowing the one before.
+one read for the retry check and thread state of all, then one transaction for all. The
+common case (a customer of a bot-owned thread asking an FAQ) is written with a few bulk
+statements, the rest one by one; both build their rows with records.py. A customer's
+messages never share a group, so each is decided knowing the one before.
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import REGISTRY, texts
 from actions.base import ActionContext, ActionResult
-from bot.conversation import csat
+from bot.conversation import csat, records
 from bot.conversation.batching import Batcher
 from bot.conversation.messages import InboundMessage, Outcome
 from bot.nlu.result import Parse
@@ -161,7 +160,7 @@ class Conversation:
 
     async def _keep_group(self, group: list[tuple[InboundMessage, float]]) -> list[None | Exception]:
         kept = sorted((undecided.Kept(m.platform, (m.account, m.sender), {
-            "msg_type": m.msg_type, "text": storable(m.text), "raw": m.raw, "dedupe_key": m.dedupe_key,
+            "msg_type": m.msg_type, "text": records.storable(m.text), "raw": m.raw, "dedupe_key": m.dedupe_key,
             "envelope": {"event": m.event, "event_key": m.event_key, "public": m.public}})
             for m, _ in group), key=lambda k: k.row["dedupe_key"])  # one order: fewer deadlocks
         for attempt in range(KEEP_ATTEMPTS):
@@ -202,13 +201,9 @@ class Conversation:
     @staticmethod
     async def _outcome_of(session: AsyncSession, stored: Message) -> Outcome:
         """What a retry of the stored, decided message gets: the stored replies."""
-        replies = await threads.replies_to(session, stored.id)
         thread = await session.get(Thread, stored.thread_id)
         assert thread is not None
-        return Outcome(text=stored.text, intent=stored.intent, confidence=stored.confidence,
-                       action=stored.action or "pending", replies=[r.text for r in replies],
-                       ticket=None, owner=thread.owner, duplicate=True,
-                       reply_ids=[r.id for r in replies], reply_states=[r.state for r in replies])
+        return records.retried(stored, await threads.replies_to(session, stored.id), thread.owner)
 
     def _decision(self, parse: Parse | None, normalised: str, state: ThreadState, known: frozenset[str],
                   public: bool) -> Decision:
@@ -296,27 +291,20 @@ class Conversation:
 
     async def _answer_faqs(self, session: AsyncSession, plain: list[tuple[int, _Ready, grouped.ThreadRow, Decision]],
                            now: datetime) -> list[Outcome]:
-        """Store the messages and their FAQ answers with a few bulk statements."""
+        """Store the messages and their FAQ answers with a few bulk statements: the rows and
+        outcomes `_decide_and_act` would build one by one (records.py), written together."""
         answers = await faq.answers(session, {decision.faq or "" for *_, decision in plain})
-        inbound_ids = await grouped.insert_messages(session, [
-            {"thread_id": row.id, "direction": "in", "author": "customer", "msg_type": "text",
-             "text": storable(ready.message.text), "raw": ready.message.raw, "dedupe_key": ready.message.dedupe_key,
-             "created_at": now, "state": "handled", "action": "answer_faq", "intent": decision.intent,
-             "confidence": decision.confidence, "ranking": ready.parse.ranking if ready.parse else None}
-            for _, ready, row, decision in plain])
-        texts_out = [answers.get(decision.faq or "") or texts.FAQ_MISSING for *_, decision in plain]
-        loop_now = asyncio.get_running_loop().time()
-        states = ["passive" if ready.passive_until is not None and loop_now < ready.passive_until else "pending"
-                  for _, ready, _, _ in plain]
+        rows = [{**records.inbound(ready.message, thread.id, now), **records.decided("answer_faq", decision, ready.parse)}
+                for _, ready, thread, decision in plain]
+        inbound_ids = await grouped.insert_messages(session, rows)
+        said = [[answers.get(decision.faq or "") or texts.FAQ_MISSING] for *_, decision in plain]
+        states = [records.reply_state(ready.passive_until) for _, ready, _, _ in plain]
         reply_ids = await grouped.insert_messages(session, [
-            {"thread_id": row.id, "direction": "out", "author": "bot", "text": text, "reply_to_id": inbound_id,
-             "action": "answer_faq", "created_at": now, "state": state}
-            for (_, _, row, _), text, inbound_id, state in zip(plain, texts_out, inbound_ids, states)])
-        await grouped.answered(session, [(row, ready.message.public) for _, ready, row, _ in plain], now)
-        return [Outcome(text=storable(ready.message.text), intent=decision.intent, confidence=decision.confidence,
-                        action="answer_faq", replies=[text], ticket=None, owner="bot", reply_ids=[reply_id],
-                        reply_states=[state])
-                for (_, ready, _, decision), text, reply_id, state in zip(plain, texts_out, reply_ids, states)]
+            reply for (_, _, thread, _), replies, inbound_id, state in zip(plain, said, inbound_ids, states)
+            for reply in records.replies(thread.id, inbound_id, replies, "answer_faq", now, state)])
+        await grouped.answered(session, [(thread, ready.message.public) for _, ready, thread, _ in plain], now)
+        return [records.outcome(row["text"], row, replies, [reply_id], state, owner="bot")
+                for row, replies, reply_id, state in zip(rows, said, reply_ids, states)]
 
     async def _decide_and_act(self, session: AsyncSession, message: InboundMessage, normalised: str,
                               parse: Parse | None, passive_until: float | None, *, adopt: bool = False) -> Outcome:
@@ -326,14 +314,11 @@ class Conversation:
         account = await accounts.ensure(session, message.platform, message.account)
         thread = await threads.ensure_thread(session, account, message.sender, now)
         if adopt:
-            kept = await undecided.adopt(session, message.dedupe_key or "")
-            if kept is None:
+            inbound = await undecided.adopt(session, message.dedupe_key or "")
+            if inbound is None:
                 raise _Taken()
-            inbound = kept
         else:
-            inbound = Message(thread_id=thread.id, direction="in", author="customer",
-                              msg_type=message.msg_type, text=storable(message.text), raw=message.raw,
-                              dedupe_key=message.dedupe_key, created_at=now, state="received")
+            inbound = Message(**records.inbound(message, thread.id, now))
             session.add(inbound)
         thread.last_inbound_at = now
         thread.window_used = 0
@@ -362,24 +347,17 @@ class Conversation:
             result = await self._act(session, thread, inbound, decision, normalised, now)
             action = decision.action
 
-        inbound.action = action
-        inbound.state = "handled"
-        if decision is not None:
-            inbound.intent, inbound.confidence = decision.intent, decision.confidence
-        if parse is not None:
-            inbound.ranking = parse.ranking
-        in_time = passive_until is not None and asyncio.get_running_loop().time() < passive_until
-        reply_state = "passive" if in_time else "pending"
-        replies = [Message(thread_id=thread.id, direction="out", author="bot", text=text,
-                           reply_to_id=inbound.id, action=action, created_at=now, state=reply_state)
-                   for text in result.replies]
+        row = records.decided(action, decision, parse)
+        for column, value in row.items():
+            setattr(inbound, column, value)
+        state = records.reply_state(passive_until)
+        replies = [Message(**reply) for reply in records.replies(thread.id, inbound.id, result.replies, action, now,
+                                                                 state)]
         session.add_all(replies)
         thread.updated_at = now
         await session.flush()
-        return Outcome(text=inbound.text, intent=inbound.intent, confidence=inbound.confidence,
-                       action=action, replies=result.replies, ticket=result.ticket,
-                       owner=thread.owner, reply_ids=[r.id for r in replies],
-                       reply_states=[r.state for r in replies])
+        return records.outcome(inbound.text, row, result.replies, [r.id for r in replies], state, owner=thread.owner,
+                               ticket=result.ticket)
 
     async def _act(self, session: AsyncSession, thread: Thread, inbound: Message,
                    decision: Decision, normalised: str, now: datetime) -> ActionResult:
@@ -414,11 +392,6 @@ class Conversation:
             thread.handoff_notice_sent = True
             return ActionResult([texts.WAITING_NOTICE])
         return ActionResult([])
-
-
-def storable(text: str) -> str:
-    """The original text, except NUL (PostgreSQL text cannot hold it), which becomes U+FFFD."""
-    return text.replace("\x00", "\ufffd")
 
 
 def _state(thread: Thread | grouped.ThreadRow) -> ThreadState:
