@@ -166,3 +166,15 @@ def test_a_message_nearly_as_likely_unrelated_is_declined_by_the_models_own_rati
         text = "开个证明给单位"
         p = Parse("faq/invoice", 0.6, ranking, "faq/invoice", 0.6, calibration={"oos_ratio": ratio})
         assert decide(p, text, ThreadState(), calibrated, FAQS).action == action
+
+
+def test_content_words_never_taught_make_a_request_out_of_scope():
+    unknown = replace(parse("faq/refund_time", 0.9), familiar=0.0)
+    assert decide(unknown, "买房首付要多少", ThreadState(), SETTINGS, FAQS).action == "decline"
+    # only question words (nothing to judge), or some taught words: the model decides
+    for familiar in (None, 0.5):
+        d = decide(replace(parse("faq/refund_time", 0.9), familiar=familiar), "退款多久", ThreadState(), SETTINGS, FAQS)
+        assert d.action == "answer_faq"
+    # a complaint is a complaint whatever it is about
+    angry = replace(parse("complain", 0.9, complaint=0.9), familiar=0.0)
+    assert decide(angry, "剃须刀刮得脸疼 还夹胡子", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
