@@ -178,3 +178,12 @@ def test_content_words_never_taught_make_a_request_out_of_scope():
     # a complaint is a complaint whatever it is about
     angry = replace(parse("complain", 0.9, complaint=0.9), familiar=0.0)
     assert decide(angry, "剃须刀刮得脸疼 还夹胡子", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
+def test_praise_the_tone_hears_as_a_complaint_is_a_complaint():
+    # the intent model says praise, the tone says complaint more than praise: dissatisfaction wins
+    d = decide(parse("praise", 0.6, complaint=0.65, praise=0.1), "台灯频闪 晃得眼睛疼", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"
+    # the same tone under praise the tone agrees with needs the strong level
+    d = decide(parse("praise", 0.6, complaint=0.65, praise=0.7), "台灯光线柔和 看书眼睛不累", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"

@@ -104,7 +104,9 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
         return parse.complaint_tone >= settings.complaint_tone_floor and parse.praise_tone < settings.praise_tone_strong
-    disagrees = sure and (is_faq(parse.intent) or parse.intent == "praise")
+    # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
+    praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
+    disagrees = sure and (is_faq(parse.intent) or praised)
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
 
