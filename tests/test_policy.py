@@ -190,8 +190,8 @@ def test_praise_the_tone_hears_as_a_complaint_is_a_complaint():
 
 
 def test_a_question_filed_with_complaints_needs_the_tone_of_one():
-    ranking = [{"name": "complain", "confidence": 0.5}, {"name": "faq/refund_time", "confidence": 0.4}]
-    asked = Parse("complain", 0.5, ranking, "complain", 0.6, tone={"complaint": 0.4, "praise": 0.0})
+    ranking = [{"name": "complain", "confidence": 0.7}, {"name": "faq/refund_time", "confidence": 0.55}]
+    asked = Parse("complain", 0.7, ranking, "complain", 0.6, tone={"complaint": 0.4, "praise": 0.0})
     d = decide(asked, "转错账了能撤回吗", ThreadState(), SETTINGS, FAQS)
     assert (d.action, d.faq) == ("answer_faq", "faq/refund_time")  # the model's second choice
     said = decide(asked, "转错账了 撤不回来", ThreadState(), SETTINGS, FAQS)
