@@ -15,8 +15,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.conversation.pipeline import Conversation
-from bot.fakes import wechat_push as wx
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.inbox import auth
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model
@@ -41,7 +42,7 @@ class AgentStack:
 
     async def push(self, text: str, openid: str, slug: str = "brand") -> wx.PushResult:
         self.api.user_message(openid)  # the platform opens its reply window too
-        return await wx.push(f"{self.base}/webhooks/wechat/{slug}", TOKEN, wx.text_xml(text, openid=openid),
+        return await wx.push(f"{self.base}/webhooks/wechat/{slug}", TOKEN, wxml.text_xml(text, openid=openid),
                              mode="safe", aes_key=self.aes_key, appid=APPID if slug == "brand" else OTHER_APPID)
 
     async def add_agent(self, name: str, role: str = "agent", accounts: tuple[str, ...] = ("brand",)) -> None:
