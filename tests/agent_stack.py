@@ -14,7 +14,6 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.conversation.pipeline import Conversation
 from devkit import wechat_push as wx
 from devkit import wechat_xml as wxml
 from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
@@ -76,7 +75,7 @@ async def agent_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, **en
                 await accounts.add(session, platform="wechat", slug=slug, name=f"{slug} 官方", app_id=appid,
                                    sealed={"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)})
         await ensure_model(db, settings, say=lambda _: None)
-        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
+        rt = Runtime.assemble(settings, db, nlu_pool)
         runner = app_runner(create_app(rt), settings, shutdown_timeout=2)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
