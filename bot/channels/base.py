@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.channels.intake import Intake
+from bot.channels.webhook import ChannelWebhook
 from bot.runtime import Runtime
 from bot.store.models import Account
-
-if TYPE_CHECKING:
-    from bot.channels.intake import Intake
-    from bot.channels.webhook import ChannelWebhook
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class Channel:
     label: str  # how the CLI and logs name it ("WeChat")
     page_label: str  # how the agents' pages name it, in Chinese ("微信")
     # the webhook at /webhooks/<platform>/<slug> (a ChannelWebhook subclass); None: no webhook
-    webhook: Callable[[Runtime, "Intake"], "ChannelWebhook[Any, Any]"] | None = None
+    webhook: Callable[[Runtime, Intake], ChannelWebhook[Any, Any]] | None = None
     # opens the client the outbox sends replies through; None: replies are never queued
     outbound: Callable[[Runtime], Outbound] | None = None
     # adds `account add <platform>` and `simulate <platform>`: (this channel, the `account add`
