@@ -87,7 +87,7 @@ class Settings:
     # when the message is also a confident FAQ question), and its praise probability for praise
     # (chosen on the dev sets by bench/nlu_quality.py, not on the sets it reports)
     complaint_tone: float = 0.6
-    complaint_tone_strong: float = 0.8
+    complaint_tone_strong: float = 0.7
     complaint_tone_floor: float = 0.3  # what the intent model's "complain" needs of the tone
     # out of scope when its score is at least this share of the best intent's (1.0: only when
     # best); set by the model's cross-validation unless given

@@ -131,6 +131,13 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
 def test_a_question_is_not_praise_because_it_sounds_happy():
     d = decide(parse("faq/invoice", 0.9, praise=0.7), "东西很好 想开个发票", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
+    # a question that is none of the FAQs is not praise either, whatever the models say
+    for text in ("五一去桂林 住哪里比较方便", "哪家奶茶最好喝", "你们家的东西真好 有实体店吗"):
+        d = decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS)
+        assert d.action != "thank_praise", text
+    # a long review that uses a question word in passing is still praise
+    review = "很不错的一家五星的酒店,房间很大,设施也很新,位置在金融中心,去哪里都很方便,以后会考虑再次入住的."
+    assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"
 
 
 def test_asking_for_a_person_or_a_status_is_never_a_complaint():
@@ -159,3 +166,24 @@ def test_a_message_nearly_as_likely_unrelated_is_declined_by_the_models_own_rati
         text = "开个证明给单位"
         p = Parse("faq/invoice", 0.6, ranking, "faq/invoice", 0.6, calibration={"oos_ratio": ratio})
         assert decide(p, text, ThreadState(), calibrated, FAQS).action == action
+
+
+def test_content_words_never_taught_make_a_request_out_of_scope():
+    unknown = replace(parse("faq/refund_time", 0.9), familiar=0.0)
+    assert decide(unknown, "买房首付要多少", ThreadState(), SETTINGS, FAQS).action == "decline"
+    # only question words (nothing to judge), or some taught words: the model decides
+    for familiar in (None, 0.5):
+        d = decide(replace(parse("faq/refund_time", 0.9), familiar=familiar), "退款多久", ThreadState(), SETTINGS, FAQS)
+        assert d.action == "answer_faq"
+    # a complaint is a complaint whatever it is about
+    angry = replace(parse("complain", 0.9, complaint=0.9), familiar=0.0)
+    assert decide(angry, "剃须刀刮得脸疼 还夹胡子", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
+def test_praise_the_tone_hears_as_a_complaint_is_a_complaint():
+    # the intent model says praise, the tone says complaint more than praise: dissatisfaction wins
+    d = decide(parse("praise", 0.6, complaint=0.65, praise=0.1), "台灯频闪 晃得眼睛疼", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"
+    # the same tone under praise the tone agrees with needs the strong level
+    d = decide(parse("praise", 0.6, complaint=0.65, praise=0.7), "台灯光线柔和 看书眼睛不累", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"
