@@ -187,3 +187,14 @@ def test_praise_the_tone_hears_as_a_complaint_is_a_complaint():
     # the same tone under praise the tone agrees with needs the strong level
     d = decide(parse("praise", 0.6, complaint=0.65, praise=0.7), "台灯光线柔和 看书眼睛不累", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"
+
+
+def test_a_question_filed_with_complaints_needs_the_tone_of_one():
+    ranking = [{"name": "complain", "confidence": 0.7}, {"name": "faq/refund_time", "confidence": 0.55}]
+    asked = Parse("complain", 0.7, ranking, "complain", 0.6, tone={"complaint": 0.4, "praise": 0.0})
+    d = decide(asked, "转错账了能撤回吗", ThreadState(), SETTINGS, FAQS)
+    assert (d.action, d.faq) == ("answer_faq", "faq/refund_time")  # the model's second choice
+    said = decide(asked, "转错账了 撤不回来", ThreadState(), SETTINGS, FAQS)
+    assert said.action == "open_ticket"  # not a question: the intent model's complaint stands
+    angry = replace(asked, tone={"complaint": 0.55, "praise": 0.0})
+    assert decide(angry, "为什么还不退款？", ThreadState(), SETTINGS, FAQS).action == "open_ticket"

@@ -103,7 +103,9 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         return True
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
-        return parse.complaint_tone >= settings.complaint_tone_floor and parse.praise_tone < settings.praise_tone_strong
+        # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the tone
+        floor = settings.complaint_tone_question if is_question(text) else settings.complaint_tone_floor
+        return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
     # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
     praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
     disagrees = sure and (is_faq(parse.intent) or praised)
@@ -168,6 +170,10 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):
         return "praise", max(confidence if intent == "praise" else parse.praise_tone, limits.answer_intent)
+    if intent == "complain" and is_question(text):  # asked, without the tone of a complaint
+        parse = _second_choice(parse)
+        intent, confidence = parse.intent, parse.confidence
+        limits = thresholds(parse, settings)
     if intent != "out_of_scope" and parse.similarity < limits.oos_similarity:
         return "out_of_scope", 1.0 - parse.similarity
     if intent != "out_of_scope" and parse.familiar == 0.0:
