@@ -47,10 +47,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.fakes import wechat_push as wx  # noqa: E402
-from bot.fakes import weibo_push as wb  # noqa: E402
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api  # noqa: E402
-from bot.fakes.weibo_api import FakeWeiboState, start_fake_weibo_api  # noqa: E402
+from devkit import wechat_push as wx  # noqa: E402
+from devkit import wechat_xml as wxml  # noqa: E402
+from devkit import weibo_push as wb  # noqa: E402
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api  # noqa: E402
+from devkit.weibo_api import FakeWeiboState, start_fake_weibo_api  # noqa: E402
 
 CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 RASA = str(ROOT / ".venv-nlu" / "bin" / "rasa")
@@ -295,7 +296,7 @@ def push_call(http: aiohttp.ClientSession, url: str, mode: str, aes_key: str, ph
                                        wb.text_push(text, sender_id=weibo_uid(phase, sender), receiver_id=WEIBO_UID,
                                                     at=next(_WEIBO_TIMES)))
         else:
-            xml = wx.text_xml(text, openid=openid(phase, sender), account=ACCOUNT, msg_id=next(_MSG_IDS))
+            xml = wxml.text_xml(text, openid=openid(phase, sender), account=ACCOUNT, msg_id=next(_MSG_IDS))
             prepared = wx.prepare_push(url, TOKEN, xml, mode=mode, aes_key=aes_key, appid=APPID)
         answer = await timed_post(tally, WECHAT_TIMEOUT_S, http.post(
             prepared.url, params=prepared.params, data=prepared.body, headers=prepared.headers,

@@ -11,63 +11,57 @@ import sys
 from datetime import datetime, timezone
 
 from bot.desk import auth
-from bot.runtime import database
-from bot.settings import Settings
+from bot.runtime import CliError, Context
 from bot.store import agents
-
-
-def _fail(message: str) -> None:
-    print(f"carebot: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            _fail("no password on stdin")
+            raise CliError("no password on stdin")
         return password
     if not sys.stdin.isatty():
-        _fail("give --password-stdin to read the password from a pipe")
+        raise CliError("give --password-stdin to read the password from a pipe")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat password: "):
-        _fail("the passwords differ")
+        raise CliError("the passwords differ")
     return first
 
 
-async def cmd_agent_add(args: argparse.Namespace) -> None:
+async def cmd_agent_add(ctx: Context, args: argparse.Namespace) -> None:
     password = _password(args)
-    async with database(Settings.from_env()) as db:
+    async with ctx.database() as db:
         try:
             viewer = await auth.add_agent(db, username=args.name, role=args.role, password=password,
                                           display_name=args.display_name or "", now=datetime.now(timezone.utc),
                                           account_slugs=tuple(args.account or ()))
         except (auth.AuthError, agents.AgentExists) as exc:
-            _fail(getattr(exc, "reason", str(exc)))
+            raise CliError(getattr(exc, "reason", str(exc))) from None
     where = "all accounts" if viewer.is_admin else (", ".join(args.account) if args.account else "no account yet")
     print(f"Added {viewer.role} {viewer.username} ({where}).")
 
 
-async def cmd_agent_grant(args: argparse.Namespace) -> None:
-    async with database(Settings.from_env()) as db:
+async def cmd_agent_grant(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
         try:
             added = await auth.grant(db, args.name, args.slug, datetime.now(timezone.utc))
         except auth.AuthError as exc:
-            _fail(exc.reason)
+            raise CliError(exc.reason) from None
     print(f"{args.name} {'now works' if added else 'already worked'} for {args.slug}.")
 
 
-async def cmd_agent_token(args: argparse.Namespace) -> None:
-    async with database(Settings.from_env()) as db:
+async def cmd_agent_token(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
         try:
             token = await auth.issue_token(db, args.name, datetime.now(timezone.utc), label=args.label)
         except auth.AuthError as exc:
-            _fail(exc.reason)
+            raise CliError(exc.reason) from None
     print(token)
 
 
-async def cmd_agent_list(args: argparse.Namespace) -> None:
-    async with database(Settings.from_env()) as db:
+async def cmd_agent_list(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
         async with db.sessions() as session:
             for agent in await agents.all_agents(session):
                 print(f"{agent.username}\t{agent.role}\t{agent.display_name}")

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.business_time import CalendarError
 from bot.desk import autoassign
 from bot.desk import canned_admin
-from bot.runtime import database
-from bot.settings import Settings
+from bot.runtime import CliError, Context
 from bot.store import accounts, audit, canned, sla
 from bot.store.models import Account
 
@@ -48,20 +47,19 @@ def _now() -> datetime:
 
 
 @asynccontextmanager
-async def _account(slug: str) -> AsyncIterator[tuple[AsyncSession, Settings, Account]]:
+async def _account(ctx: Context, slug: str) -> AsyncIterator[tuple[AsyncSession, Account]]:
     """The account in a unit of work, or a clear error naming the slug."""
-    settings = Settings.from_env()
-    async with database(settings) as db:
+    async with ctx.database() as db:
         async with db.uow() as session:
             account = await accounts.by_slug(session, slug)
             if account is None:
-                raise ValueError(f"no account {slug!r} (see `carebot account list`)")
-            yield session, settings, account
+                raise CliError(f"no account {slug!r} (see `carebot account list`)", exit_code=1)
+            yield session, account
 
 
-async def cmd_sla_set(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    async with database(settings) as db:
+async def cmd_sla_set(ctx: Context, args: argparse.Namespace) -> None:
+    settings = ctx.settings
+    async with ctx.database() as db:
         async with db.uow() as session:
             before = (await sla.targets(session, settings))[args.priority]
             after = await sla.set_targets(session, settings, args.priority, first_response_minutes=args.first_response,
@@ -72,9 +70,9 @@ async def cmd_sla_set(args: argparse.Namespace) -> None:
           f"resolution {_label(after.resolution_minutes)} (business time; new tickets and changes use it)")
 
 
-async def cmd_sla_list(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    async with database(settings) as db:
+async def cmd_sla_list(ctx: Context, args: argparse.Namespace) -> None:
+    settings = ctx.settings
+    async with ctx.database() as db:
         async with db.sessions() as session:
             rows = await sla.targets(session, settings)
     print(f"{'priority':9} {'first response':15} resolution")
@@ -83,20 +81,20 @@ async def cmd_sla_list(args: argparse.Namespace) -> None:
         print(f"{priority:9} {_label(row.first_response_minutes):15} {_label(row.resolution_minutes)}")
 
 
-async def cmd_account_hours(args: argparse.Namespace) -> None:
-    async with _account(args.slug) as (session, _, account):
+async def cmd_account_hours(ctx: Context, args: argparse.Namespace) -> None:
+    async with _account(ctx, args.slug) as (session, account):
         before = account.business_hours
         try:
             sla.set_hours(account, None if args.clear else args.hours)
         except CalendarError as exc:
-            raise ValueError(str(exc)) from None
+            raise CliError(str(exc), exit_code=1) from None
         await audit.record(session, ACTOR, "account.hours", "account", account.id, now=_now(),
                            before={"business_hours": before}, after={"business_hours": account.business_hours})
     print(f"{args.slug}: business hours {account.business_hours or 'of the deployment (CAREBOT_BUSINESS_HOURS/DAYS)'}")
 
 
-async def cmd_account_holidays(args: argparse.Namespace) -> None:
-    async with _account(args.slug) as (session, _, account):
+async def cmd_account_holidays(ctx: Context, args: argparse.Namespace) -> None:
+    async with _account(ctx, args.slug) as (session, account):
         if args.add or args.remove:
             await sla.add_holidays(session, account, args.add or [])
             await sla.remove_holidays(session, account, args.remove or [])
@@ -107,39 +105,36 @@ async def cmd_account_holidays(args: argparse.Namespace) -> None:
     print(f"{args.slug}: {len(days)} holidays" + "".join(f"\n  {d.isoformat()}" for d in days))
 
 
-async def cmd_account_autoassign(args: argparse.Namespace) -> None:
-    async with _account(args.slug) as (session, _, account):
+async def cmd_account_autoassign(ctx: Context, args: argparse.Namespace) -> None:
+    async with _account(ctx, args.slug) as (session, account):
         await autoassign.set_capacity(session, account, None if args.off else args.capacity, ACTOR, _now())
     print(f"{args.slug}: auto-assignment " + ("off" if args.off else f"on, up to {args.capacity} threads per online agent"))
 
 
-async def cmd_canned_add(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    async with database(settings) as db:
+async def cmd_canned_add(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
         try:
             reply = await canned_admin.add(db, actor=ACTOR, shortcut=args.shortcut, text=args.text,
                                              title=args.title or "", now=_now())
         except canned.CannedError as exc:
-            raise ValueError(str(exc)) from None
+            raise CliError(str(exc), exit_code=1) from None
     print(f"Added canned reply /{reply.shortcut}")
 
 
-async def cmd_canned_list(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    async with database(settings) as db:
+async def cmd_canned_list(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
         async with db.sessions() as session:
             rows = await canned.all_replies(session)
     for reply in rows:
         print(f"/{reply.shortcut:20} {reply.title:20} {reply.text}")
 
 
-async def cmd_canned_remove(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    async with database(settings) as db:
+async def cmd_canned_remove(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
         try:
             await canned_admin.remove(db, actor=ACTOR, shortcut=args.shortcut, now=_now())
         except canned.CannedError as exc:
-            raise ValueError(str(exc)) from None
+            raise CliError(str(exc), exit_code=1) from None
     print(f"Removed canned reply /{args.shortcut.lstrip('/')}")
 
 

@@ -7,7 +7,8 @@ environment and never given a default.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """Every field from `CAREBOT_<FIELD NAME>`, parsed by its type (`_PARSERS`); the paths
+        first, as the others' defaults depend on them. A new setting is a new field (and a
+        line in the README's table)."""
         source = dict(_read_dotenv(Path.cwd() / ".env"))
         source.update(os.environ if env is None else env)
 
@@ -155,35 +159,10 @@ class Settings:
             "config_path": Path(get("NLU_CONFIG", str(PROJECT_ROOT / "config.yml"))),
             "nlu_data_dir": Path(get("NLU_DATA", str(PROJECT_ROOT / "nlu_data"))),
         }
-        for name in ("host", "timezone", "wechat_api_base", "human_click_key", "public_url", "weibo_api_base",
-                     "public_complaint_priority"):
-            if get(name.upper()) is not None:
-                kwargs[name] = get(name.upper())
-        for name in ("port", "max_misunderstandings", "clarify_options", "nlu_max_chars",
-                     "first_response_minutes", "nlu_workers", "replay_window", "window_hours",
-                     "window_messages", "weibo_window_hours", "weibo_window_messages", "weibo_mention_replies",
-                     "login_rate_limit"):
-            if get(name.upper()) is not None:
-                kwargs[name] = _as_int(name, get(name.upper()))
-        for name in ("faq_threshold", "intent_threshold", "oos_similarity", "complaint_tone", "complaint_tone_strong",
-                     "complaint_tone_floor", "complaint_tone_question", "oos_ratio", "praise_tone", "praise_tone_strong", "nlu_timeout",
-                     "nlu_start_timeout", "passive_budget", "platform_timeout", "header_timeout"):
-            if get(name.upper()) is not None:
-                kwargs[name] = _as_float(name, get(name.upper()))
-        for name in ("complaint_keywords", "urgent_keywords", "safety_keywords"):
-            value = get(name.upper())
-            if value is not None:
-                kwargs[name] = tuple(word.strip() for word in value.split(",") if word.strip())
-        if get("SLA_CHECK_INTERVAL") is not None:
-            kwargs["sla_check_interval"] = _as_float("sla_check_interval", get("SLA_CHECK_INTERVAL"))
-        if get("SLA_WEBHOOK_URL"):
-            kwargs["sla_webhook_url"] = get("SLA_WEBHOOK_URL")
-        if get("CSAT_ON_RESOLVE") is not None:
-            kwargs["csat_on_resolve"] = get("CSAT_ON_RESOLVE").strip().lower() not in ("0", "false", "no", "off")
-        if get("BUSINESS_HOURS"):
-            kwargs["business_hours"] = _parse_hours(get("BUSINESS_HOURS"))
-        if get("BUSINESS_DAYS"):
-            kwargs["business_days"] = tuple(_as_int("business_days", d) for d in get("BUSINESS_DAYS").split(","))
+        for spec in fields(cls):
+            value = get(spec.name.upper())
+            if spec.name not in kwargs and value is not None and (value or spec.type not in _BLANK_IS_UNSET):
+                kwargs[spec.name] = _PARSERS[spec.type](spec.name, value)
         if kwargs.get("public_complaint_priority", "urgent") not in ("urgent", "high"):
             raise ValueError("CAREBOT_PUBLIC_COMPLAINT_PRIORITY must be urgent or high")
         return cls(**kwargs)
@@ -224,3 +203,25 @@ def _as_float(name: str, value: str) -> float:
         return float(value)
     except ValueError as exc:
         raise ValueError(f"CAREBOT_{name.upper()} must be a number, got {value!r}") from exc
+
+
+def _as_words(name: str, value: str) -> tuple[str, ...]:
+    return tuple(word.strip() for word in value.split(",") if word.strip())
+
+
+def _as_flag(name: str, value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _as_days(name: str, value: str) -> tuple[int, ...]:
+    return tuple(_as_int(name, day) for day in value.split(","))
+
+
+# a field's type (as written in `Settings`) -> how its environment variable is read
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "str": lambda name, value: value, "int": _as_int, "float": _as_float, "float | None": _as_float,
+    "bool": _as_flag, "tuple[str, ...]": _as_words, "tuple[int, ...]": _as_days,
+    "tuple[time, time]": lambda name, value: _parse_hours(value),
+}
+# types whose variable, set but empty, means "the default" (e.g. CAREBOT_BUSINESS_HOURS=)
+_BLANK_IS_UNSET = {"tuple[int, ...]", "tuple[time, time]"}

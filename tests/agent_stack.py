@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.conversation.pipeline import Conversation
-from bot.fakes import wechat_push as wx
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.desk import auth
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model
@@ -41,7 +41,7 @@ class AgentStack:
 
     async def push(self, text: str, openid: str, slug: str = "brand") -> wx.PushResult:
         self.api.user_message(openid)  # the platform opens its reply window too
-        return await wx.push(f"{self.base}/webhooks/wechat/{slug}", TOKEN, wx.text_xml(text, openid=openid),
+        return await wx.push(f"{self.base}/webhooks/wechat/{slug}", TOKEN, wxml.text_xml(text, openid=openid),
                              mode="safe", aes_key=self.aes_key, appid=APPID if slug == "brand" else OTHER_APPID)
 
     async def add_agent(self, name: str, role: str = "agent", accounts: tuple[str, ...] = ("brand",)) -> None:
@@ -75,7 +75,7 @@ async def agent_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, **en
                 await accounts.add(session, platform="wechat", slug=slug, name=f"{slug} 官方", app_id=appid,
                                    sealed={"secret": seal(SECRET), "token": seal(TOKEN), "aes_key": seal(aes_key)})
         await ensure_model(db, settings, say=lambda _: None)
-        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
+        rt = Runtime.assemble(settings, db, nlu_pool)
         runner = app_runner(create_app(rt), settings, shutdown_timeout=2)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

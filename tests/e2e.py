@@ -11,7 +11,6 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.pipeline import Conversation
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model
 from bot.runtime import Runtime, database
@@ -31,7 +30,7 @@ async def serving(nlu_pool: NluPool, settings: Settings,
         async with db.uow() as session:
             await setup(session)
         await ensure_model(db, settings, say=lambda _: None)
-        rt = Runtime(settings, db, nlu_pool, Conversation(db, nlu_pool.parse, settings))
+        rt = Runtime.assemble(settings, db, nlu_pool)
         runner = app_runner(create_app(rt), settings)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -27,12 +27,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
-from bot.fakes import wechat_push as wx
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.runtime import database
 from bot.settings import PROJECT_ROOT
 from bot.store.models import Message
-from bot.web.intake import MAX_BODY
+from bot.channels.intake import MAX_BODY
 from tests.conftest import carebot_env, create_pg_database, make_settings, run_carebot
 from tests.servers import carebot_servers, free_ports
 
@@ -157,7 +158,7 @@ async def test_nginx_in_front_of_two_servers_answers_and_stores_each_push_once(
     conf = _nginx_conf(tmp_path / "nginx", backends, https_port, http_port)
     tls = ssl.create_default_context(cafile=str(tmp_path / "nginx" / "tls.crt"))
     webhook = f"https://127.0.0.1:{https_port}/webhooks/wechat/brand"
-    pushes = [wx.prepare_push(webhook, TOKEN, wx.text_xml(QUESTION, openid=openid)) for openid in openids]
+    pushes = [wx.prepare_push(webhook, TOKEN, wxml.text_xml(QUESTION, openid=openid)) for openid in openids]
     try:
         async with carebot_servers(env, backends, tmp_path), _nginx(conf, https_port), \
                 aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as http:

@@ -17,8 +17,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.fakes import wechat_push as wx
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.store.db import Database
 from bot.store.models import Message
 from tests.conftest import carebot_env, create_pg_database, run_carebot
@@ -43,7 +44,7 @@ def messages(count: int, prefix: str) -> list[Sent]:
     for n in range(count):
         msg_id = next(_MSG_IDS)
         openid = f"o{prefix}{n:024d}"
-        sent.append(Sent(openid, f"wechat:{APPID}:{msg_id}", wx.text_xml(FAQS[n % len(FAQS)], openid=openid,
+        sent.append(Sent(openid, f"wechat:{APPID}:{msg_id}", wxml.text_xml(FAQS[n % len(FAQS)], openid=openid,
                                                                           msg_id=msg_id)))
     return sent
 

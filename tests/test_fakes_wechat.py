@@ -21,8 +21,9 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.fakes import wechat_push as wp
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wp
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 
 TOKEN = "testtoken"
 APPID = "wx1234567890abcdef"
@@ -88,7 +89,7 @@ async def echo_webhook() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 async def test_push_round_trip(echo_webhook: tuple[str, list[dict[str, Any]]], mode: str) -> None:
     url, seen = echo_webhook
     text = "我要退款 ]]> <b>&amp;"
-    result = await wp.push(url, TOKEN, wp.text_xml(text, openid=OPENID), mode=mode,
+    result = await wp.push(url, TOKEN, wxml.text_xml(text, openid=OPENID), mode=mode,
                            aes_key=AES_KEY, appid=APPID)
     assert result.ok, result
     assert result.encrypted == (mode != "plain")
@@ -96,7 +97,7 @@ async def test_push_round_trip(echo_webhook: tuple[str, list[dict[str, Any]]], m
     assert result.reply["MsgType"] == "text"
     assert result.reply["Content"] == f"echo: {text}"
     assert result.reply["ToUserName"] == OPENID
-    assert result.reply["FromUserName"] == wp.DEFAULT_ACCOUNT
+    assert result.reply["FromUserName"] == wxml.DEFAULT_ACCOUNT
     assert result.warnings == []
 
     query, body = seen[-1]["query"], xmltodict.parse(seen[-1]["body"])["xml"]
@@ -114,7 +115,7 @@ async def test_push_round_trip(echo_webhook: tuple[str, list[dict[str, Any]]], m
 
 async def test_push_event_is_acknowledged(echo_webhook: tuple[str, list[dict[str, Any]]]) -> None:
     url, _ = echo_webhook
-    result = await wp.push(url, TOKEN, wp.click_xml("MENU_HELP"), mode="safe", aes_key=AES_KEY, appid=APPID)
+    result = await wp.push(url, TOKEN, wxml.click_xml("MENU_HELP"), mode="safe", aes_key=AES_KEY, appid=APPID)
     assert result.ok and result.acknowledged_without_reply
 
 
@@ -124,13 +125,13 @@ async def test_verify_url(echo_webhook: tuple[str, list[dict[str, Any]]]) -> Non
     bad = await wp.verify_url(url, TOKEN, "1234567890123456", bad_signature=True)
     assert bad.status == 403 and not bad.ok_for("1234567890123456")
     assert (await wp.send_prepared(wp.wrong_signature(
-        wp.prepare_push(url, TOKEN, wp.text_xml("x"))))).status == 403
+        wp.prepare_push(url, TOKEN, wxml.text_xml("x"))))).status == 403
 
 
 def test_reply_judged_like_wechat() -> None:
-    prepared = wp.prepare_push("http://x/", TOKEN, wp.text_xml("hi", openid=OPENID), mode="safe",
+    prepared = wp.prepare_push("http://x/", TOKEN, wxml.text_xml("hi", openid=OPENID), mode="safe",
                                aes_key=AES_KEY, appid=APPID)
-    plain = TextReply(content="hi", source=wp.DEFAULT_ACCOUNT, target=OPENID).render()
+    plain = TextReply(content="hi", source=wxml.DEFAULT_ACCOUNT, target=OPENID).render()
     assert wp.read_reply(prepared, 200, plain).error == "plaintext reply in safe mode"
     good = WeChatCrypto(TOKEN, AES_KEY, APPID).encrypt_message(plain, "123", "1700000000")
     assert wp.read_reply(prepared, 200, good).reply["Content"] == "hi"
@@ -141,28 +142,28 @@ def test_reply_judged_like_wechat() -> None:
     assert wp.read_reply(prepared, 200, "success").acknowledged_without_reply
     assert wp.read_reply(prepared, 200, "hello").error.startswith("reply is not XML")
     assert not wp.read_reply(prepared, 500, "").ok
-    unsplit = TextReply(content="a]]>b", source=wp.DEFAULT_ACCOUNT, target=OPENID).render()
+    unsplit = TextReply(content="a]]>b", source=wxml.DEFAULT_ACCOUNT, target=OPENID).render()
     encrypted = WeChatCrypto(TOKEN, AES_KEY, APPID).encrypt_message(unsplit, "1", "1700000000")
     assert "not well-formed" in wp.read_reply(prepared, 200, encrypted).error  # wechatpy's CDATA bug
 
 
 def test_inbound_builders_parse_with_wechatpy() -> None:
-    text = parse_message(wp.text_xml("你好", create_time=1348831860))
-    assert (text.type, text.content, text.source, text.target) == ("text", "你好", wp.DEFAULT_OPENID,
-                                                                    wp.DEFAULT_ACCOUNT)
+    text = parse_message(wxml.text_xml("你好", create_time=1348831860))
+    assert (text.type, text.content, text.source, text.target) == ("text", "你好", wxml.DEFAULT_OPENID,
+                                                                    wxml.DEFAULT_ACCOUNT)
     assert 0 < text.id < 2**64 and text.create_time.timestamp() == 1348831860
-    assert parse_message(wp.image_xml()).type == "image"
-    assert parse_message(wp.voice_xml(recognition="退款")).recognition == "退款"
-    assert "Recognition" not in wp.voice_xml() and parse_message(wp.voice_xml()).recognition is None
-    assert parse_message(wp.video_xml()).type == "video"
-    assert parse_message(wp.video_xml(short=True)).type == "shortvideo"
-    location = parse_message(wp.location_xml())
+    assert parse_message(wxml.image_xml()).type == "image"
+    assert parse_message(wxml.voice_xml(recognition="退款")).recognition == "退款"
+    assert "Recognition" not in wxml.voice_xml() and parse_message(wxml.voice_xml()).recognition is None
+    assert parse_message(wxml.video_xml()).type == "video"
+    assert parse_message(wxml.video_xml(short=True)).type == "shortvideo"
+    location = parse_message(wxml.location_xml())
     assert location.type == "location" and location.label == "位置信息"
-    assert parse_message(wp.link_xml()).url == "https://mp.weixin.qq.com/"
+    assert parse_message(wxml.link_xml()).url == "https://mp.weixin.qq.com/"
     events = {
-        "subscribe": wp.subscribe_xml(), "subscribe_scan": wp.subscribe_xml("42"),
-        "unsubscribe": wp.unsubscribe_xml(), "click": wp.click_xml("K"), "scan": wp.scan_xml("42"),
-        "view": wp.view_xml(), "location": wp.location_event_xml(),
+        "subscribe": wxml.subscribe_xml(), "subscribe_scan": wxml.subscribe_xml("42"),
+        "unsubscribe": wxml.unsubscribe_xml(), "click": wxml.click_xml("K"), "scan": wxml.scan_xml("42"),
+        "view": wxml.view_xml(), "location": wxml.location_event_xml(),
     }
     for kind, xml in events.items():
         event = parse_message(xml)
@@ -342,18 +343,3 @@ async def test_delay_makes_client_time_out(api: Api) -> None:
     state.set_delay(0)
     assert (await send(api, token))["errcode"] == 0
 
-
-async def test_typing(api: Api) -> None:
-    session, base, state = api
-    token = (await fetch_token(api))["access_token"]
-
-    async def typing(command: str = "Typing") -> int:
-        async with session.post(f"{base}/cgi-bin/message/custom/typing", params={"access_token": token},
-                                json={"touser": OPENID, "command": command}) as response:
-            return (await response.json())["errcode"]
-
-    state.add_user(OPENID)
-    assert await typing() == 45015
-    state.user_message(OPENID)
-    assert [await typing(), await typing("CancelTyping"), await typing("Dance")] == [0, 0, 47001]
-    assert state.remaining(OPENID) == 5  # typing does not use up the window

@@ -5,11 +5,11 @@ import hashlib
 import aiohttp
 import pytest
 
-from bot.channels import weibo
+from bot.channels.weibo import inbound as weibo
 from bot.channels.outbound import SendError
-from bot.channels.weibo_api import WeiboApi
-from bot.fakes import weibo_push as wb
-from bot.fakes.weibo_api import REPLY_PATH, WINDOW_ERROR, FakeWeiboState, start_fake_weibo_api
+from bot.channels.weibo.api import WeiboApi
+from devkit import weibo_push as wb
+from devkit.weibo_api import REPLY_PATH, WINDOW_ERROR, FakeWeiboState, start_fake_weibo_api
 
 TOKEN, UID, FAN = "2.00token", "1902538057", "2489518277"
 CREDENTIALS = weibo.Credentials(app_secret="secret", access_token=TOKEN, uid=UID)

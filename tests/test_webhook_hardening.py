@@ -18,11 +18,12 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
-from bot.fakes import wechat_push as wx
-from bot.fakes import weibo_push as wb
-from bot.fakes.loopback import PreparedRequest, send_in_two_segments
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
-from bot.fakes.weibo_api import FakeWeiboState, start_fake_weibo_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit import weibo_push as wb
+from devkit.loopback import PreparedRequest, send_in_two_segments
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit.weibo_api import FakeWeiboState, start_fake_weibo_api
 from bot.nlu.pool import NluPool
 from bot.secret_box import seal
 from bot.store import accounts
@@ -111,8 +112,8 @@ async def test_a_push_split_across_tcp_segments_is_read_whole(hooks: Hooks, chun
         return f"{QUESTION} ({channel} {'chunked' if chunked else 'length'} {pause})" + "，谢谢" * padding
 
     short, long, weibo = text("wechat"), text("wechat safe", 230), text("weibo", 230)  # about 250 B, 2.3 KB
-    pushes = [(hooks.wechat(wx.text_xml(short, openid="oSplitShort")), wx.read_reply, short),
-              (hooks.wechat(wx.text_xml(long, openid="oSplitLong"), mode="safe"), wx.read_reply, long),
+    pushes = [(hooks.wechat(wxml.text_xml(short, openid="oSplitShort")), wx.read_reply, short),
+              (hooks.wechat(wxml.text_xml(long, openid="oSplitLong"), mode="safe"), wx.read_reply, long),
               (hooks.weibo(wb.text_push(weibo, sender_id=77, receiver_id=int(UID))), wb.read_reply, weibo)]
     for prepared, read_reply, text in pushes:
         status, body = await send_in_two_segments(prepared, prepared.headers, chunked=chunked, pause=pause)
@@ -130,7 +131,7 @@ def _non_ascii_signature(prepared: PreparedRequest) -> PreparedRequest:
 def _forged_ciphertext(hooks: Hooks) -> wx.PreparedPush:
     """Validly signed, but the ciphertext is one random AES block: wechatpy's unpacking of the
     plaintext fails (struct.error)."""
-    prepared = hooks.wechat(wx.text_xml("hi"), mode="safe")
+    prepared = hooks.wechat(wxml.text_xml("hi"), mode="safe")
     encrypt = base64.b64encode(os.urandom(16)).decode()
     params = prepared.params
     return replace(prepared.with_params(msg_signature=wx.msg_signature(TOKEN, params["timestamp"], params["nonce"],
@@ -147,10 +148,10 @@ DEEP = '{"type": "text", "sender_id": 1, "receiver_id": %s, "text": "hi", "data"
 GZIP = {"Content-Encoding": "gzip"}
 BAD_INPUT = {  # name: (the request, extra headers, method, expected status)
     "wechat GET non-ASCII signature": (lambda h: _non_ascii_signature(h.wechat("")), {}, "GET", 403),
-    "wechat POST non-ASCII signature": (lambda h: _non_ascii_signature(h.wechat(wx.text_xml("hi"))), {}, "POST", 403),
+    "wechat POST non-ASCII signature": (lambda h: _non_ascii_signature(h.wechat(wxml.text_xml("hi"))), {}, "POST", 403),
     "weibo GET non-ASCII signature": (lambda h: _non_ascii_signature(h.weibo({})), {}, "GET", 403),
     "weibo POST non-ASCII signature": (lambda h: _non_ascii_signature(h.weibo(wb.text_push("hi"))), {}, "POST", 403),
-    "wechat gzip claimed, not gzip": (lambda h: h.wechat(wx.text_xml("hi")), GZIP, "POST", 415),
+    "wechat gzip claimed, not gzip": (lambda h: h.wechat(wxml.text_xml("hi")), GZIP, "POST", 415),
     "weibo gzip claimed, not gzip": (lambda h: h.weibo(wb.text_push("hi")), GZIP, "POST", 415),
     "wechat forged safe-mode ciphertext": (_forged_ciphertext, {}, "POST", 400),
     "weibo JSON nested 1,000 deep": (lambda h: _weibo_body(h, DEEP), {}, "POST", 400),
@@ -168,7 +169,7 @@ async def test_bad_input_is_a_4xx_and_stores_nothing(hooks: Hooks, case: str):
 # --- F8: values the columns cannot hold are refused at the edge ---
 
 def _wechat_text(**fields: str | int) -> str:
-    return wx.text_xml("hi", **fields)
+    return wxml.text_xml("hi", **fields)
 
 
 INVALID = {  # name: a push body builder; each must be 400
@@ -180,8 +181,8 @@ INVALID = {  # name: a push body builder; each must be 400
     "FromUserName of 50,000 characters": lambda h: h.wechat(_wechat_text(openid="o" * 50_000), openid="oShort"),
     "MsgType longer than its column": lambda h: h.wechat(_wechat_text().replace(
         "<![CDATA[text]]>", "<![CDATA[" + "t" * 17 + "]]>")),
-    "event name too long for the dedupe key": lambda h: h.wechat(wx.event_xml("E" * 300)),
-    "event CreateTime not a number": lambda h: h.wechat(wx.subscribe_xml().replace(
+    "event name too long for the dedupe key": lambda h: h.wechat(wxml.event_xml("E" * 300)),
+    "event CreateTime not a number": lambda h: h.wechat(wxml.subscribe_xml().replace(
         "<CreateTime>", "<CreateTime>x")),
     "Weibo sender_id superscript digits": lambda h: h.weibo(wb.text_push("hi", sender_id="²³", receiver_id=UID)),
     "Weibo sender_id Arabic-Indic digits": lambda h: h.weibo(wb.text_push("hi", sender_id="١٢٣", receiver_id=UID)),
@@ -217,14 +218,14 @@ def wechat_pushes(draw) -> tuple[str, str]:
     who = {"openid": draw(st.sampled_from(["oFuzzUser01", "oFuzzUser02"]) | st.text(max_size=140))}
     kind = draw(st.sampled_from(["text", "event", "image", "location", "garbage"]))
     if kind == "text":
-        xml = wx.text_xml(draw(st.text(max_size=60)), msg_id=draw(IDS), **who)
+        xml = wxml.text_xml(draw(st.text(max_size=60)), msg_id=draw(IDS), **who)
     elif kind == "event":
-        xml = wx.event_xml(draw(st.sampled_from(["subscribe", "CLICK", "SCAN"]) | st.text(max_size=40)),
+        xml = wxml.event_xml(draw(st.sampled_from(["subscribe", "CLICK", "SCAN"]) | st.text(max_size=40)),
                            event_key=draw(st.none() | st.text(max_size=20)), **who)
     elif kind == "image":
-        xml = wx.image_xml(draw(st.text(max_size=30)), msg_id=draw(IDS), **who)
+        xml = wxml.image_xml(draw(st.text(max_size=30)), msg_id=draw(IDS), **who)
     elif kind == "location":
-        xml = wx.location_xml(label=draw(st.text(max_size=30)), msg_id=draw(IDS), **who)
+        xml = wxml.location_xml(label=draw(st.text(max_size=30)), msg_id=draw(IDS), **who)
     else:
         xml = draw(st.text(max_size=200))
     return draw(st.sampled_from(["plain", "safe"])), xml

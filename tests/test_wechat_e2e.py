@@ -11,8 +11,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot.fakes import wechat_push as wx
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.desk import replies
 from bot.nlu.pool import NluPool
 from bot.secret_box import seal
@@ -55,7 +56,7 @@ async def stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatc
 
 @pytest.mark.parametrize("mode", ["plain", "compat", "safe"])
 async def test_faq_answered_passively_in_every_mode(stack: Stack, mode: str):
-    result = await stack.push(wx.text_xml("运费多少 满多少包邮", openid=OPENID), mode=mode)
+    result = await stack.push(wxml.text_xml("运费多少 满多少包邮", openid=OPENID), mode=mode)
     assert result.status == 200 and result.reply is not None, result
     assert result.reply["MsgType"] == "text" and result.reply["ToUserName"] == OPENID
     assert result.encrypted == (mode != "plain")
@@ -74,7 +75,7 @@ async def test_url_verification(stack: Stack):
 
 
 async def test_complaint_opens_ticket(stack: Stack):
-    result = await stack.push(wx.text_xml("收到的充电宝是坏的，质量太差了，我要投诉", openid=OPENID), mode="safe")
+    result = await stack.push(wxml.text_xml("收到的充电宝是坏的，质量太差了，我要投诉", openid=OPENID), mode="safe")
     assert result.reply and "T" in result.reply["Content"]
     async with stack.rt.db.sessions() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()
@@ -82,7 +83,7 @@ async def test_complaint_opens_ticket(stack: Stack):
 
 
 async def test_same_msgid_three_times_one_message_identical_replies(stack: Stack):
-    xml = wx.text_xml("怎么开发票", openid=OPENID, msg_id="1234567890123456")
+    xml = wxml.text_xml("怎么开发票", openid=OPENID, msg_id="1234567890123456")
     results = [await stack.push(xml, mode="compat") for _ in range(3)]
     assert results[0].reply and all(r.reply["Content"] == results[0].reply["Content"] for r in results[1:])
     assert await stack.count(Message, Message.direction == "in") == 1
@@ -90,7 +91,7 @@ async def test_same_msgid_three_times_one_message_identical_replies(stack: Stack
 
 
 async def test_concurrent_retries_answer_once(stack: Stack):
-    xml = wx.text_xml("退款多久到账", openid=OPENID, msg_id="99887766554433")
+    xml = wxml.text_xml("退款多久到账", openid=OPENID, msg_id="99887766554433")
     results = await asyncio.gather(*(stack.push(xml) for _ in range(3)))
     answered = [r for r in results if r.reply]
     assert len(answered) >= 1 and all(r.status == 200 for r in results)
@@ -101,7 +102,7 @@ async def test_concurrent_retries_answer_once(stack: Stack):
 async def test_slow_bot_acknowledges_then_delivers_through_the_api(stack: Stack):
     stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
     stack.api.user_message(OPENID)
-    result = await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
+    result = await stack.push(wxml.text_xml("怎么查物流", openid=OPENID))
     assert result.status == 200 and result.reply is None  # "success"
 
     async def sent() -> bool:  # delivered, and the sender has recorded it
@@ -119,10 +120,10 @@ async def test_api_timeout_is_retried_and_the_reply_delivered_once(stack: Stack)
     retried with backoff and goes out once the API is quick again."""
     stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
     stack.api.user_message(OPENID)
-    await stack.push(wx.text_xml("怎么开发票", openid=OPENID))  # a token is fetched, the reply sent
+    await stack.push(wxml.text_xml("怎么开发票", openid=OPENID))  # a token is fetched, the reply sent
     assert await stack.reaches("sent")
     stack.api.set_delay(PLATFORM_TIMEOUT * 2)
-    await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
+    await stack.push(wxml.text_xml("怎么查物流", openid=OPENID))
 
     async def timed_out() -> bool:  # the first attempt failed, and the fake dropped the call
         return (await stack.count(OutboxItem, OutboxItem.last_error.is_not(None)) == 1
@@ -141,7 +142,7 @@ async def test_api_timeout_is_retried_and_the_reply_delivered_once(stack: Stack)
 async def test_permanent_error_marks_failed_with_reason(stack: Stack):
     stack.rt.settings = replace(stack.rt.settings, passive_budget=0.0)  # the bot is always too slow
     stack.api.force_errcode(45015, count=10)
-    await stack.push(wx.text_xml("怎么查物流", openid=OPENID))
+    await stack.push(wxml.text_xml("怎么查物流", openid=OPENID))
     assert await stack.reaches("failed")
     async with stack.rt.db.sessions() as session:
         reply = (await session.execute(select(Message).where(Message.direction == "out"))).scalar_one()
@@ -151,22 +152,22 @@ async def test_permanent_error_marks_failed_with_reason(stack: Stack):
 
 
 async def test_events(stack: Stack):
-    welcome = await stack.push(wx.subscribe_xml(openid=OPENID))
+    welcome = await stack.push(wxml.subscribe_xml(openid=OPENID))
     assert welcome.reply and "关注" in welcome.reply["Content"]
-    handoff = await stack.push(wx.click_xml("HUMAN_AGENT", openid=OPENID))
+    handoff = await stack.push(wxml.click_xml("HUMAN_AGENT", openid=OPENID))
     assert handoff.reply and "人工" in handoff.reply["Content"]
-    silent = await stack.push(wx.text_xml("在吗在吗", openid=OPENID))
+    silent = await stack.push(wxml.text_xml("在吗在吗", openid=OPENID))
     assert silent.reply is not None and silent.reply["Content"] == "已为您转接人工客服，请稍候"
-    await stack.push(wx.unsubscribe_xml(openid=OPENID))
+    await stack.push(wxml.unsubscribe_xml(openid=OPENID))
     async with stack.rt.db.sessions() as session:
         customer = (await session.execute(select(Customer))).scalar_one()
     assert customer.unsubscribed
 
 
 async def test_voice_and_media(stack: Stack):
-    voice = await stack.push(wx.voice_xml(recognition="怎么开发票", openid=OPENID))
+    voice = await stack.push(wxml.voice_xml(recognition="怎么开发票", openid=OPENID))
     assert voice.reply and "发票" in voice.reply["Content"]
-    image = await stack.push(wx.image_xml(openid=OPENID))
+    image = await stack.push(wxml.image_xml(openid=OPENID))
     assert image.reply and "文字" in image.reply["Content"]
 
 
@@ -184,13 +185,13 @@ async def test_hostile_requests_are_refused_and_nothing_is_stored(stack: Stack, 
 
 
 async def test_unknown_slug(stack: Stack):
-    result = await wx.push(stack.url.replace("/brand", "/nobody"), TOKEN, wx.text_xml("hi"))
+    result = await wx.push(stack.url.replace("/brand", "/nobody"), TOKEN, wxml.text_xml("hi"))
     assert result.status == 404
 
 
 async def test_handoff_then_agent_reply_reaches_the_customer_and_the_window_is_enforced(stack: Stack):
     stack.api.user_message(OPENID)
-    handoff = await stack.push(wx.text_xml("转人工", openid=OPENID))
+    handoff = await stack.push(wxml.text_xml("转人工", openid=OPENID))
     assert handoff.reply and "人工" in handoff.reply["Content"]
     async with stack.rt.db.sessions() as session:
         thread_id = (await session.execute(select(Message.thread_id))).scalars().first()
@@ -205,7 +206,7 @@ async def test_handoff_then_agent_reply_reaches_the_customer_and_the_window_is_e
     with pytest.raises(replies.ReplyRefused, match="48 小时"):
         await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="太晚了",
                            now=now + timedelta(hours=49))
-    await stack.push(wx.text_xml("还在吗", openid=OPENID))  # a new customer message reopens the window
+    await stack.push(wxml.text_xml("还在吗", openid=OPENID))  # a new customer message reopens the window
     await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="在的",
                        now=datetime.now(timezone.utc))
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.fakes import wechat_push as wx
-from bot.fakes.wechat_api import FakeWeChatState, start_fake_wechat_api
+from devkit import wechat_push as wx
+from devkit import wechat_xml as wxml
+from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from tests.conftest import carebot_env, create_pg_database, run_carebot
 from tests.servers import carebot_servers, free_ports
 
@@ -30,7 +31,7 @@ async def test_two_servers_share_one_token_and_never_send_twice(trained_model: P
     try:
         async with carebot_servers(env, ports, tmp_path), aiohttp.ClientSession() as http:
             pushes = [wx.push(f"http://127.0.0.1:{ports[i % 2]}/webhooks/wechat/brand", "scaleToken1",
-                              wx.text_xml("怎么开发票", openid=openid), session=http)
+                              wxml.text_xml("怎么开发票", openid=openid), session=http)
                       for i, openid in enumerate(openids)]
             results = await asyncio.gather(*pushes)
             assert all(r.status == 200 and r.reply is None for r in results)  # acknowledged: outbox

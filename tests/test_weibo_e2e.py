@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
 
-from bot.fakes import weibo_push as wb
-from bot.fakes.weibo_api import WINDOW_ERROR, FakeWeiboState, start_fake_weibo_api
+from devkit import weibo_push as wb
+from devkit.weibo_api import WINDOW_ERROR, FakeWeiboState, start_fake_weibo_api
 from bot.desk import replies
 from bot.nlu.pool import NluPool
 from bot.secret_box import seal

@@ -12,11 +12,14 @@ import sys
 import uuid
 from typing import TextIO
 
+from bot.channels.base import Channel
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 
 PLATFORM = "console"
 ACCOUNT = "console"
+# no webhook, no outbound client and no accounts to add: `carebot chat` answers in the terminal
+CHANNEL = Channel(PLATFORM, "console", "终端")
 
 
 def inbound(sender: str, text: str) -> InboundMessage:

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.channels import registry
+from bot.channels.base import Outbound
+from bot.channels.intake import Intake
 from bot.channels.outbound import SendError
-from bot.channels.wechat_api import WeChatApi
-from bot.channels.weibo_api import WeiboApi
+from bot.channels.webhook import routes
 from bot.conversation.recovery import Recovery
 from bot.delivery import PlatformSend, Sender, Undeliverable
 from bot.nlu.pool import NluUnavailable
@@ -19,13 +21,8 @@ from bot.nlu.training import active_model
 from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
 from bot.store.models import Account
-from bot.store.tokens import DbTokenStore
 from bot.web import canned_web, hardening, ticket_api, ticket_pages
-from bot.web.channel_webhook import routes
-from bot.web.intake import Intake
 from bot.web.site import setup_agent_web
-from bot.web.wechat_webhook import WeChatWebhook, wechat_credentials
-from bot.web.weibo_webhook import WeiboWebhook, weibo_credentials
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -70,17 +67,16 @@ async def _as_undeliverable(send: Callable[[], Awaitable[None]]) -> None:
         raise Undeliverable(str(exc), retry=False) from None
 
 
-def platform_senders(wechat_api: WeChatApi, weibo_api: WeiboApi) -> dict[str, PlatformSend]:
-    """How the outbox reaches each platform."""
+def platform_senders(clients: dict[str, Outbound]) -> dict[str, PlatformSend]:
+    """How the outbox reaches each platform: through its channel's client, its failures
+    translated into what the outbox understands."""
 
-    async def send_wechat(account: Account, recipient: str, text: str) -> None:
-        await _as_undeliverable(lambda: wechat_api.send_text(account.id, wechat_credentials(account),
-                                                             recipient, text))
+    def sender(client: Outbound) -> PlatformSend:
+        async def send(account: Account, recipient: str, text: str) -> None:
+            await _as_undeliverable(lambda: client.send(account, recipient, text))
+        return send
 
-    async def send_weibo(account: Account, recipient: str, text: str) -> None:
-        await _as_undeliverable(lambda: weibo_api.send_text(weibo_credentials(account), recipient, text))
-
-    return {"wechat": send_wechat, "weibo": send_weibo}
+    return {platform: sender(client) for platform, client in clients.items()}
 
 
 def create_app(rt: Runtime) -> web.Application:
@@ -89,15 +85,15 @@ def create_app(rt: Runtime) -> web.Application:
     app[RUNTIME] = rt
     app.router.add_get("/healthz", healthz)
     intake = Intake(rt)
-    routes(app, WeChatWebhook(rt, intake))
-    routes(app, WeiboWebhook(rt, intake))
+    for channel in registry.CHANNELS:
+        if channel.webhook is not None:
+            routes(app, channel.webhook(rt, intake))
     setup_agent_web(app, rt)  # login, inbox and thread pages, /api/v1, live events
     ticket_pages.setup_routes(app)  # tickets, SLA and auto-assignment tasks, canned replies
     ticket_api.setup_routes(app)
     canned_web.setup_routes(app)
-    wechat_api = WeChatApi(rt.settings.wechat_api_base, DbTokenStore(rt.db), rt.settings.platform_timeout)
-    weibo_api = WeiboApi(rt.settings.weibo_api_base, rt.settings.platform_timeout)
-    sender = Sender(rt.db, platform_senders(wechat_api, weibo_api), rt.sender_wake)
+    clients = {channel.platform: channel.outbound(rt) for channel in registry.CHANNELS if channel.outbound}
+    sender = Sender(rt.db, platform_senders(clients), rt.sender_wake)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(rt.pool.supervise()),
@@ -110,8 +106,8 @@ def create_app(rt: Runtime) -> web.Application:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await wechat_api.close()
-        await weibo_api.close()
+        for client in clients.values():
+            await client.close()
 
     app.cleanup_ctx.append(background)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.channels import registry
 from bot.desk import queue, thread_view
 from bot.desk.access import NotFound, Viewer
 from bot.store import accounts
@@ -12,7 +13,6 @@ from bot.web.auth import now, page_viewer
 from bot.web.context import runtime_of
 from bot.web.openapi import ApiError, int_param
 
-PLATFORM_LABELS = {"wechat": "微信", "weibo": "微博", "console": "终端"}
 TICKET_STATUS_LABELS = {"new": "新建", "open": "处理中", "pending": "等待客户", "resolved": "已解决", "closed": "已关闭"}
 DELIVERY_LABELS = {"queued": "排队发送中", "sending": "发送中", "sent": "已送达", "failed": "发送失败",
                    "passive": "已回复", "pending": "待发送"}
@@ -20,7 +20,7 @@ DELIVERY_LABELS = {"queued": "排队发送中", "sending": "发送中", "sent": 
 
 def labels() -> dict:
     """Chinese labels every agent page may show (also for part B's pages)."""
-    return {"priority_labels": queue.PRIORITY_LABELS, "reasons": queue.REASONS, "platform_labels": PLATFORM_LABELS,
+    return {"priority_labels": queue.PRIORITY_LABELS, "reasons": queue.REASONS, "platform_labels": registry.page_labels(),
             "ticket_statuses": TICKET_STATUS_LABELS, "delivery_labels": DELIVERY_LABELS}
 
 

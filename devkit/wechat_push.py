@@ -2,13 +2,13 @@
 
 Why: carebot's WeChat webhook must be tested against WeChat's exact signing and
 encryption (protocols.md, "Verification and signatures"), in all three modes, and against
-hostile requests. This module builds inbound XML, signs and (in compat/safe mode)
+hostile requests. This module takes inbound XML (devkit/wechat_xml.py), signs and (in compat/safe mode)
 encrypts it with wechatpy's `WeChatCrypto`, posts it with WeChat's query parameters, and
 checks and decrypts the reply as WeChat would.
 
 Typical use::
 
-    result = await push(url, TOKEN, text_xml("我要退款"), mode="safe", aes_key=KEY, appid=APPID)
+    result = await push(url, TOKEN, wechat_xml.text_xml("我要退款"), mode="safe", aes_key=KEY, appid=APPID)
     assert result.ok and result.reply["Content"] == "..."
 
 Not documented, so chosen here: retries (``attempts``) resend the identical request;
@@ -35,10 +35,11 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from bot.fakes.loopback import PreparedRequest
+from devkit.loopback import PreparedRequest
+from devkit.wechat_xml import (DEFAULT_ACCOUNT, DEFAULT_OPENID, billion_laughs_xml, cdata, click_xml,
+                               duplicate_content_xml, malformed_xml, nested_content_xml, oversize_xml, scan_xml,
+                               subscribe_xml, text_xml, unsubscribe_xml, view_xml, xxe_xml)
 
-DEFAULT_OPENID = "oFAKEuser0000000000000000001"
-DEFAULT_ACCOUNT = "gh_fakeaccount01"
 MODES = ("plain", "compat", "safe")
 PASSIVE_REPLY_MAX_BYTES = 2048  # "about 2048": exceeding it is a warning, not an error
 _RNG = random.Random()
@@ -60,177 +61,9 @@ def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode("utf-8")).hexdigest()
 
 
-def new_msg_id() -> str:
-    """A MsgId like WeChat's: a 64-bit number, as a string."""
-    return str(_RNG.randrange(10**15, 2**63))
-
-
 def _nonce() -> str:
     return str(_RNG.randrange(10**8, 10**10))
 
-
-def _cdata(value: str) -> str:
-    # "]]>" cannot appear inside CDATA: close and reopen around it.
-    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def _message(msgtype: str, fields: list[tuple[str, str | int | float]], *, openid: str,
-             account: str, create_time: int | None, msg_id: str | int | None,
-             with_msg_id: bool = True) -> str:
-    """Inbound XML: strings as CDATA, numbers bare, like WeChat's pushes."""
-    parts = [f"<ToUserName>{_cdata(account)}</ToUserName>",
-             f"<FromUserName>{_cdata(openid)}</FromUserName>",
-             f"<CreateTime>{int(time.time()) if create_time is None else int(create_time)}</CreateTime>",
-             f"<MsgType>{_cdata(msgtype)}</MsgType>"]
-    for name, value in fields:
-        parts.append(f"<{name}>{_cdata(value) if isinstance(value, str) else value}</{name}>")
-    if with_msg_id:
-        parts.append(f"<MsgId>{new_msg_id() if msg_id is None else msg_id}</MsgId>")
-    return "<xml>" + "".join(parts) + "</xml>"
-
-
-def text_xml(content: str, *, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-             create_time: int | None = None, msg_id: str | int | None = None) -> str:
-    return _message("text", [("Content", content)], openid=openid, account=account,
-                    create_time=create_time, msg_id=msg_id)
-
-
-def image_xml(pic_url: str = "http://mmbiz.qpic.cn/fake/0", media_id: str = "fake_image_media",
-              *, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-              create_time: int | None = None, msg_id: str | int | None = None) -> str:
-    return _message("image", [("PicUrl", pic_url), ("MediaId", media_id)], openid=openid,
-                    account=account, create_time=create_time, msg_id=msg_id)
-
-
-def voice_xml(media_id: str = "fake_voice_media", fmt: str = "amr", recognition: str | None = None,
-              *, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-              create_time: int | None = None, msg_id: str | int | None = None) -> str:
-    """`recognition=None` leaves the element out (it is being retired); "" sends it empty."""
-    fields: list[tuple[str, str | int | float]] = [("MediaId", media_id), ("Format", fmt)]
-    if recognition is not None:
-        fields.append(("Recognition", recognition))
-    return _message("voice", fields, openid=openid, account=account, create_time=create_time,
-                    msg_id=msg_id)
-
-
-def video_xml(media_id: str = "fake_video_media", thumb_media_id: str = "fake_thumb_media",
-              *, short: bool = False, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-              create_time: int | None = None, msg_id: str | int | None = None) -> str:
-    return _message("shortvideo" if short else "video",
-                    [("MediaId", media_id), ("ThumbMediaId", thumb_media_id)], openid=openid,
-                    account=account, create_time=create_time, msg_id=msg_id)
-
-
-def location_xml(x: float = 23.134521, y: float = 113.358803, scale: int = 20, label: str = "位置信息",
-                 *, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-                 create_time: int | None = None, msg_id: str | int | None = None) -> str:
-    return _message("location", [("Location_X", x), ("Location_Y", y), ("Scale", scale), ("Label", label)],
-                    openid=openid, account=account, create_time=create_time, msg_id=msg_id)
-
-
-def link_xml(title: str = "公众平台官网链接", description: str = "公众平台官网链接",
-             url: str = "https://mp.weixin.qq.com/", *, openid: str = DEFAULT_OPENID,
-             account: str = DEFAULT_ACCOUNT, create_time: int | None = None,
-             msg_id: str | int | None = None) -> str:
-    return _message("link", [("Title", title), ("Description", description), ("Url", url)],
-                    openid=openid, account=account, create_time=create_time, msg_id=msg_id)
-
-
-def event_xml(event: str, *, event_key: str | None = None, ticket: str | None = None,
-              extra: list[tuple[str, str | int | float]] | None = None, openid: str = DEFAULT_OPENID,
-              account: str = DEFAULT_ACCOUNT, create_time: int | None = None) -> str:
-    """Any event (no MsgId: dedupe on FromUserName + CreateTime + Event)."""
-    fields: list[tuple[str, str | int | float]] = [("Event", event)]
-    if event_key is not None:
-        fields.append(("EventKey", event_key))
-    if ticket is not None:
-        fields.append(("Ticket", ticket))
-    fields.extend(extra or [])
-    return _message("event", fields, openid=openid, account=account, create_time=create_time,
-                    msg_id=None, with_msg_id=False)
-
-
-def subscribe_xml(scene: str | None = None, ticket: str = "gQFakeTicket", *, openid: str = DEFAULT_OPENID,
-                  account: str = DEFAULT_ACCOUNT, create_time: int | None = None) -> str:
-    """A follow; with `scene`, a follow through a QR code (EventKey `qrscene_<scene>`)."""
-    if scene is None:
-        return event_xml("subscribe", openid=openid, account=account, create_time=create_time)
-    return event_xml("subscribe", event_key=f"qrscene_{scene}", ticket=ticket, openid=openid,
-                     account=account, create_time=create_time)
-
-
-def unsubscribe_xml(*, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-                    create_time: int | None = None) -> str:
-    return event_xml("unsubscribe", openid=openid, account=account, create_time=create_time)
-
-
-def click_xml(key: str, *, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT,
-              create_time: int | None = None) -> str:
-    return event_xml("CLICK", event_key=key, openid=openid, account=account, create_time=create_time)
-
-
-def scan_xml(scene: str = "123", ticket: str = "gQFakeTicket", *, openid: str = DEFAULT_OPENID,
-             account: str = DEFAULT_ACCOUNT, create_time: int | None = None) -> str:
-    """A follower scanned a QR code: EventKey is the bare scene value."""
-    return event_xml("SCAN", event_key=scene, ticket=ticket, openid=openid, account=account,
-                     create_time=create_time)
-
-
-def view_xml(url: str = "https://example.com/menu", *, openid: str = DEFAULT_OPENID,
-             account: str = DEFAULT_ACCOUNT, create_time: int | None = None) -> str:
-    return event_xml("VIEW", event_key=url, openid=openid, account=account, create_time=create_time)
-
-
-def location_event_xml(latitude: float = 23.137466, longitude: float = 113.352425,
-                       precision: float = 119.385040, *, openid: str = DEFAULT_OPENID,
-                       account: str = DEFAULT_ACCOUNT, create_time: int | None = None) -> str:
-    return event_xml("LOCATION", extra=[("Latitude", latitude), ("Longitude", longitude),
-                                        ("Precision", precision)],
-                     openid=openid, account=account, create_time=create_time)
-
-
-# --- hostile or broken bodies, for the webhook's security tests ---
-
-def oversize_xml(size: int = 1_000_000, **common: Any) -> str:
-    """A well-formed text message of at least `size` bytes (the body cap must refuse it)."""
-    common.setdefault("msg_id", new_msg_id())
-    filler = "A" * max(size - len(text_xml("", **common).encode("utf-8")), 0)
-    return text_xml(filler, **common)
-
-
-def billion_laughs_xml(*, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT) -> str:
-    """Entity expansion ("billion laughs"): xmltodict raises ValueError on the declaration."""
-    entities = ['<!ENTITY lol "lol">']
-    entities += [f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10)]
-    body = text_xml("&lol9;", openid=openid, account=account).replace("<![CDATA[&lol9;]]>", "&lol9;")
-    return "<?xml version=\"1.0\"?>\n<!DOCTYPE xml [\n" + "\n".join(entities) + "\n]>\n" + body
-
-
-def xxe_xml(path: str = "/etc/passwd", *, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT) -> str:
-    """An external entity (XXE) reading a local file."""
-    body = text_xml("&xxe;", openid=openid, account=account).replace("<![CDATA[&xxe;]]>", "&xxe;")
-    return f'<?xml version="1.0"?>\n<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file://{path}">]>\n' + body
-
-
-def duplicate_content_xml(*, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT) -> str:
-    """Two <Content> elements: xmltodict turns Content into a list."""
-    return text_xml("first", openid=openid, account=account).replace(
-        "</Content>", "</Content><Content><![CDATA[second]]></Content>", 1)
-
-
-def nested_content_xml(*, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT) -> str:
-    """An element inside <Content>: xmltodict turns Content into a dict."""
-    return text_xml("x", openid=openid, account=account).replace(
-        "<Content><![CDATA[x]]></Content>", "<Content><a>nested</a><b>text</b></Content>")
-
-
-def malformed_xml(*, openid: str = DEFAULT_OPENID, account: str = DEFAULT_ACCOUNT) -> str:
-    """Cut off mid-element: ExpatError when parsed."""
-    xml = text_xml("broken", openid=openid, account=account)
-    return xml[: len(xml) // 2]
-
-
-# --- pushing ---
 
 @dataclass(frozen=True)
 class PreparedPush(PreparedRequest):
@@ -278,9 +111,9 @@ def prepare_push(url: str, token: str, xml: str, *, mode: str = "plain", aes_key
             raise ValueError(f"mode {mode!r} needs aes_key and appid")
         encrypt = _encrypt(token, aes_key, encrypt_appid or appid, xml, nonce, timestamp)
         params.update(encrypt_type="aes", msg_signature=msg_signature(token, timestamp, nonce, encrypt))
-        element = f"<Encrypt>{_cdata(encrypt)}</Encrypt>"
+        element = f"<Encrypt>{cdata(encrypt)}</Encrypt>"
         if mode == "safe":
-            body = f"<xml><ToUserName>{_cdata(account)}</ToUserName>{element}</xml>"
+            body = f"<xml><ToUserName>{cdata(account)}</ToUserName>{element}</xml>"
         elif xml.rstrip().endswith("</xml>"):
             cut = xml.rstrip().rfind("</xml>")
             body = xml[:cut] + element + "</xml>"
@@ -489,7 +322,7 @@ def bad_requests(url: str, token: str, *, mode: str = "plain", aes_key: str | No
 
 def main(argv: list[str] | None = None) -> int:
     """Push one message to a webhook and print the (decrypted) reply."""
-    parser = argparse.ArgumentParser(prog="python -m bot.fakes.wechat_push", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.wechat_push", description=main.__doc__)
     parser.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8080/webhooks/wechat/SLUG")
     parser.add_argument("--token", required=True)
     parser.add_argument("--aes-key")

@@ -53,7 +53,8 @@ def verify_url(credentials: Credentials, query: dict[str, str], replay_window: i
     return signed_push.verify_url(credentials.token, query, replay_window)
 
 
-def _parse_xml(body: bytes | str) -> dict[str, str]:
+def parse_xml(body: bytes | str) -> dict[str, str]:
+    """A flat WeChat XML body as text fields; entities are never expanded."""
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
         tree = xmltodict.parse(text, disable_entities=True)
@@ -68,14 +69,15 @@ def _parse_xml(body: bytes | str) -> dict[str, str]:
     return {key: value or "" for key, value in root.items()}
 
 
-def _crypto(credentials: Credentials) -> WeChatCrypto:
+def crypto(credentials: Credentials) -> WeChatCrypto:
+    """The account's AES (compatible and safe modes), through wechatpy."""
     if not credentials.aes_key:
         raise WebhookError(403, "encrypted push but no EncodingAESKey configured for this account")
     return WeChatCrypto(credentials.token, credentials.aes_key, credentials.app_id)
 
 
 def _decrypt(credentials: Credentials, query: dict[str, str], body: bytes) -> dict[str, str]:
-    outer = _parse_xml(body)
+    outer = parse_xml(body)
     msg_signature, timestamp, nonce = _require(query, "msg_signature", "timestamp", "nonce")
     encrypt = outer.get("Encrypt", "")
     if not encrypt:
@@ -83,14 +85,14 @@ def _decrypt(credentials: Credentials, query: dict[str, str], body: bytes) -> di
     if not same_secret(msg_signature.lower(), sha1_signature(credentials.token, timestamp, nonce, encrypt)):
         raise WebhookError(403, "bad msg_signature")
     try:
-        plaintext = _crypto(credentials).decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
+        plaintext = crypto(credentials).decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
     except InvalidAppIdException:
         raise WebhookError(403, "ciphertext is for another appid") from None
     except InvalidSignatureException:
         raise WebhookError(403, "bad msg_signature") from None
     except (ValueError, TypeError, IndexError, struct.error) as exc:  # what a forged ciphertext makes wechatpy raise
         raise WebhookError(400, f"undecryptable ciphertext: {type(exc).__name__}") from None
-    return _parse_xml(plaintext)
+    return parse_xml(plaintext)
 
 
 def to_inbound(slug: str, app_id: str, fields: dict[str, str], received_at: datetime) -> InboundMessage:
@@ -126,7 +128,7 @@ def parse_push(credentials: Credentials, slug: str, query: dict[str, str], body:
     """Verify and decode one POST in plaintext, compatible or safe mode."""
     check_signature(credentials.token, query, replay_window)
     encrypted = query.get("encrypt_type", "raw").lower() == "aes"
-    fields = _decrypt(credentials, query, body) if encrypted else _parse_xml(body)
+    fields = _decrypt(credentials, query, body) if encrypted else parse_xml(body)
     message = fits_columns(to_inbound(slug, credentials.app_id, fields, datetime.now(timezone.utc)))
     return Push(message=message, account_id=fields.get("ToUserName", ""), openid=message.sender,
                 encrypted=encrypted, nonce=query["nonce"], timestamp=query["timestamp"])
@@ -137,19 +139,19 @@ def split_content(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
     return split_text(text, limit, width=lambda char: len(char.encode()))
 
 
-def _cdata(text: str) -> str:
+def cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def render_reply(push: Push, credentials: Credentials, content: str) -> str:
     """The passive text reply, encrypted when the push was."""
     xml = ("<xml>"
-           f"<ToUserName>{_cdata(push.openid)}</ToUserName>"
-           f"<FromUserName>{_cdata(push.account_id)}</FromUserName>"
+           f"<ToUserName>{cdata(push.openid)}</ToUserName>"
+           f"<FromUserName>{cdata(push.account_id)}</FromUserName>"
            f"<CreateTime>{int(time.time())}</CreateTime>"
            "<MsgType><![CDATA[text]]></MsgType>"
-           f"<Content>{_cdata(content)}</Content>"
+           f"<Content>{cdata(content)}</Content>"
            "</xml>")
     if push.encrypted:
-        return _crypto(credentials).encrypt_message(xml, push.nonce, push.timestamp)
+        return crypto(credentials).encrypt_message(xml, push.nonce, push.timestamp)
     return xml

@@ -1,15 +1,15 @@
 """WeChat webhook routes: `/webhooks/wechat/{slug}`.
 
 Verification, decryption and the XML reply are WeChat's; the rest is every channel's
-(bot/web/channel_webhook.py). A push answered too late gets `success`.
+(bot/channels/webhook.py). A push answered too late gets `success`.
 """
 from __future__ import annotations
 
-from bot.channels import wechat
+from bot.channels.wechat import inbound as wechat
 from bot.secret_box import unseal
 from bot.store.models import Account
-from bot.web.channel_webhook import ChannelWebhook
-from bot.web.intake import Split
+from bot.channels.webhook import ChannelWebhook
+from bot.channels.intake import Split
 
 ACK = "success"
 

@@ -29,7 +29,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.fakes.loopback import serve, wait_unless_gone
+from devkit.loopback import serve, wait_unless_gone
 
 REPLY_PATH = "/2/messages/reply.json"
 WINDOW_ERROR = 21999
@@ -253,9 +253,9 @@ async def start_fake_weibo_api(host: str = "127.0.0.1", port: int = 0, state: Fa
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m bot.fakes.weibo_api --port 9002 --token TOKEN:UID` for trying carebot out
+    """`python -m devkit.weibo_api --port 9002 --token TOKEN:UID` for trying carebot out
     (every fan may be written to unless --strict)."""
-    parser = argparse.ArgumentParser(prog="python -m bot.fakes.weibo_api", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.weibo_api", description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9002)
     parser.add_argument("--token", action="append", default=[], metavar="TOKEN:UID")

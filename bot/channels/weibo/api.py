@@ -13,7 +13,7 @@ import json
 import aiohttp
 
 from bot.channels.outbound import HttpClient, SendError
-from bot.channels.weibo import Credentials, encode_data
+from bot.channels.weibo.inbound import Credentials, encode_data
 
 REPLY_PATH = "/2/messages/reply.json"
 RATE_LIMITS = {10022, 10023, 10024}  # IP / user / user-per-API requests out of rate limit

@@ -26,8 +26,8 @@ from urllib.parse import unquote
 
 import aiohttp
 
-from bot.fakes.loopback import PreparedRequest
-from bot.fakes.wechat_push import signature  # the same sorted-SHA1 scheme, with the app secret
+from devkit.loopback import PreparedRequest
+from devkit.wechat_push import signature  # the same sorted-SHA1 scheme, with the app secret
 
 DEFAULT_FAN = 2489518277
 DEFAULT_ACCOUNT = 1902538057
@@ -208,7 +208,7 @@ def bad_requests(url: str, app_secret: str, oversize: int = 100_000) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     """Push one message (or event) to a webhook and print the reply."""
-    parser = argparse.ArgumentParser(prog="python -m bot.fakes.weibo_push", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.weibo_push", description=main.__doc__)
     parser.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8080/webhooks/weibo/SLUG")
     parser.add_argument("--app-secret", required=True)
     parser.add_argument("--sender", default=str(DEFAULT_FAN), help="the fan's uid")

@@ -3,7 +3,7 @@ briefly), verify the GET check, and for a POST read the capped body, verify and 
 let the intake answer within the budget and render the platform's passive reply.
 
 Each channel says only how its pushes are verified, parsed and answered (`WeChatWebhook`,
-`WeiboWebhook`); answering in time is the platform-free intake's (bot/web/intake.py).
+`WeiboWebhook`); answering in time is the platform-free intake's (bot/channels/intake.py).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
 from bot.store import accounts
 from bot.store.models import Account
-from bot.web.intake import Intake, Split, read_body
+from bot.channels.intake import Intake, Split, read_body
 
 log = logging.getLogger(__name__)
 ACCOUNT_TTL = 10.0  # seconds a changed account takes to apply

@@ -14,7 +14,7 @@ from typing import Protocol
 import aiohttp
 
 from bot.channels.outbound import HttpClient, SendError
-from bot.channels.wechat import Credentials
+from bot.channels.wechat.inbound import Credentials
 
 TOKEN_ERRORS = {40001, 40014, 42001}
 # errcode -> why the message cannot be delivered, as an agent reads it (no retry)

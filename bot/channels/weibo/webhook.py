@@ -1,16 +1,16 @@
 """Weibo webhook routes: `/webhooks/weibo/{slug}`.
 
 Verification and the JSON reply are Weibo's; the rest is every channel's
-(bot/web/channel_webhook.py). A push answered too late gets an empty body (Weibo's
+(bot/channels/webhook.py). A push answered too late gets an empty body (Weibo's
 acknowledgement) and its reply goes through `messages/reply.json`.
 """
 from __future__ import annotations
 
-from bot.channels import weibo
+from bot.channels.weibo import inbound as weibo
 from bot.secret_box import unseal
 from bot.store.models import Account
-from bot.web.channel_webhook import ChannelWebhook
-from bot.web.intake import Split
+from bot.channels.webhook import ChannelWebhook
+from bot.channels.intake import Split
 
 
 def weibo_credentials(account: Account) -> weibo.Credentials:

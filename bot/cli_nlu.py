@@ -1,0 +1,195 @@
+"""`carebot chat|ask|train|nlu|faq`: talking to the bot, and the understanding it is taught."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from bot.channels import console
+from bot.conversation.evaluation import read_holdout, score
+from bot.conversation.messages import InboundMessage
+from bot.conversation.pipeline import Conversation
+from bot.nlu import quality, rasa_yaml
+from bot.nlu.normalize import is_meaningful
+from bot.nlu.pool import worker_command
+from bot.nlu.result import Parse
+from bot.nlu.training import active_model, assemble, ensure_model, progress, register_and_activate, run_worker
+from bot.runtime import CliError, Context, Runtime
+from bot.store import faq
+
+PARSE_CHUNK = 128
+
+
+async def parse_all(conversation: Conversation, understand, texts: list[str]) -> list[Parse | None]:
+    """Normalise and parse many texts in chunks (one model load, batched parses)."""
+    prepared = [conversation.prepare(t) for t in texts]
+    wanted = [i for i, t in enumerate(prepared) if is_meaningful(t)]
+    results: list[Parse | None] = [None] * len(texts)
+    for start in range(0, len(wanted), PARSE_CHUNK):
+        chunk = wanted[start:start + PARSE_CHUNK]
+        for index, parse in zip(chunk, await understand([prepared[i] for i in chunk])):
+            results[index] = parse
+    return results
+
+
+async def cmd_chat(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.runtime() as rt:
+        await console.chat(rt.conversation, args.sender, as_json=args.json)
+
+
+def _read_lines(args: argparse.Namespace) -> list[str]:
+    texts = list(args.text)
+    if args.file:
+        try:
+            texts += Path(args.file).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror}")
+    if not texts and not sys.stdin.isatty():
+        texts = sys.stdin.read().splitlines()
+    if not texts:
+        raise CliError("nothing to ask: give TEXT, --file F or lines on stdin")
+    return texts
+
+
+async def cmd_ask(ctx: Context, args: argparse.Namespace) -> None:
+    texts = _read_lines(args)
+    async with ctx.runtime() as rt:
+        parses = await parse_all(rt.conversation, rt.pool.parse, texts)
+        for number, (text, parse) in enumerate(zip(texts, parses)):
+            message = InboundMessage(platform="console", account="console", sender=f"ask-{os.getpid()}-{number}", text=text)
+            outcome = await rt.conversation.handle(message, parse, dry_run=True)
+            row = {"text": text, "intent": outcome.intent, "confidence": outcome.confidence,
+                   "action": outcome.action, "reply": "\n".join(outcome.replies)}
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False), flush=False)
+            else:
+                print(f"{text}\n  -> {row['intent']} ({row['confidence']}) {row['action']}: {row['reply']}")
+    sys.stdout.flush()
+
+
+async def _holdout_metrics(rt: Runtime, path: Path) -> dict:
+    expected, texts = read_holdout(path)
+    parses = await parse_all(rt.conversation, rt.pool.parse, texts)
+    report = score(expected, [rt.conversation.prepare(t) for t in texts], parses, rt.settings)
+    return {"holdout": report.summary(), "report": report}
+
+
+async def cmd_train(ctx: Context, args: argparse.Namespace) -> None:
+    settings = ctx.settings
+    async with ctx.database() as db:
+        model, trained = await ensure_model(db, settings, force=args.force, say=progress)
+        if trained or args.holdout:
+            print(quality.report(model.metrics.get("calibration") or {}))
+        if args.holdout:
+            holdout = Path(args.holdout)
+            if not holdout.is_file():
+                raise CliError(f"no such file: {holdout}")
+            rt = Runtime.assemble(settings, db)
+            await rt.pool.start(model.path)
+            try:
+                result = await _holdout_metrics(rt, holdout)
+            finally:
+                await rt.pool.close()
+            await register_and_activate(db, model.data_hash, Path(model.path),
+                                        {**model.metrics, "holdout": result["holdout"]})
+            print(f"Held-out evaluation on {holdout.name}: {json.dumps(result['holdout'])}")
+        print(f"Active model: {model.version} ({model.path})")
+
+
+async def cmd_nlu_evaluate(ctx: Context, args: argparse.Namespace) -> None:
+    settings = ctx.settings
+    async with ctx.database() as db:
+        work = settings.home / "evaluation"
+        training = await assemble(db, settings, work)
+        progress(f"Cross-validation, {args.folds} folds (one training per fold) ...")
+        events = await run_worker(settings, "evaluate", "--data", str(work / "nlu.yml"),
+                                  "--config", str(work / "config.yml"), "--folds", str(args.folds))
+    predictions = next(e["predictions"] for e in events if e.get("event") == "evaluated")
+    expected, texts = [p[0] for p in predictions], [p[2] for p in predictions]
+    parses = [Parse.from_worker(p[1], p[1].get("calibration")) for p in predictions]
+    raw = score(expected, texts, [Parse(p.intent, 1.0, similarity=1.0) for p in parses],
+                replace(settings, complaint_keywords=(), urgent_keywords=(), safety_keywords=()))
+    acted = score(expected, texts, parses, settings)
+    print(f"data {training.data_hash[:12]}, {len(predictions)} examples, {args.folds} folds")
+    print("raw classifier:", json.dumps(raw.summary()))
+    print("after the policy (thresholds, out-of-scope signal, tone):", json.dumps(acted.summary()))
+    print(acted.table())
+    # the weak FAQs of the data just evaluated (the active model may predate an admin's edits)
+    confused = Counter((want, got) for want, got, _ in raw.pairs if want != got)
+    print(quality.weak_faq_report(quality.weak_faqs(dict(Counter(expected)),
+                                                    [[w, g, n] for (w, g), n in confused.most_common()])))
+
+
+async def cmd_nlu_serve(ctx: Context, args: argparse.Namespace) -> None:
+    settings = ctx.settings
+    model = args.model
+    if model is None:
+        async with ctx.database() as db:
+            active = await active_model(db)
+            model = active.path if active else (await ensure_model(db, settings, say=progress))[0].path
+    command, env = worker_command(settings, "serve", "--model", model, "--port", str(args.port))
+    os.execve(command[0], command, env)
+
+
+async def cmd_faq_import(ctx: Context, args: argparse.Namespace) -> None:
+    try:
+        records = rasa_yaml.read_faq(Path(args.file))
+    except FileNotFoundError:
+        raise CliError(f"no such file: {args.file}")
+    except rasa_yaml.TrainingFileError as exc:
+        raise CliError(f"invalid FAQ file, nothing changed: {exc}")
+    async with ctx.database() as db:
+        async with db.uow() as session:
+            counts = await faq.upsert(session, records, replace=args.replace)
+    print(f"FAQ import: {counts['added']} added, {counts['updated']} updated, {counts['removed']} removed. "
+          "Run `carebot train` to retrain (answers are live already).")
+
+
+async def cmd_faq_export(ctx: Context, args: argparse.Namespace) -> None:
+    async with ctx.database() as db:
+        async with db.sessions() as session:
+            records = await faq.records(session)
+    Path(args.file).write_text(rasa_yaml.render_faq(records), encoding="utf-8")
+    print(f"Exported {len(records)} FAQ intents to {args.file}")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    chat = sub.add_parser("chat", help="talk to the bot as a customer")
+    chat.add_argument("--sender", default="console-user")
+    chat.add_argument("--json", action="store_true")
+    chat.set_defaults(func=cmd_chat)
+
+    ask = sub.add_parser("ask", help="understanding and decision per message, nothing stored",
+                         epilog="intents: the FAQ names (faq/...), greet, goodbye, thanks, bot_challenge, complain, "
+                                "praise, request_human, ticket_status, out_of_scope, nlu_fallback (unsure)")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--file")
+    ask.add_argument("text", nargs="*")
+    ask.set_defaults(func=cmd_ask)
+
+    train = sub.add_parser("train", help="train (if the data changed), evaluate and activate")
+    train.add_argument("--force", action="store_true")
+    train.add_argument("--holdout", help="held-out set (intent<TAB>text) to evaluate on")
+    train.set_defaults(func=cmd_train)
+
+    nlu = sub.add_parser("nlu").add_subparsers(dest="nlu_command", required=True)
+    evaluate = nlu.add_parser("evaluate", help="cross-validation with per-intent figures")
+    evaluate.add_argument("--folds", type=int, default=5)
+    evaluate.set_defaults(func=cmd_nlu_evaluate)
+    serve_nlu = nlu.add_parser("serve", help="run one NLU worker in the foreground")
+    serve_nlu.add_argument("--model")
+    serve_nlu.add_argument("--port", type=int, default=0)
+    serve_nlu.set_defaults(func=cmd_nlu_serve)
+
+    faq_cmd = sub.add_parser("faq").add_subparsers(dest="faq_command", required=True)
+    imp = faq_cmd.add_parser("import", help="import FAQ intents from Rasa YAML")
+    imp.add_argument("--replace", action="store_true", help="drop FAQ intents missing from FILE")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_faq_import)
+    exp = faq_cmd.add_parser("export", help="export FAQ intents as Rasa YAML")
+    exp.add_argument("file")
+    exp.set_defaults(func=cmd_faq_export)

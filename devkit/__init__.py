@@ -1,0 +1,8 @@
+"""Developer kit, not installed with carebot: loopback fakes of the outside platforms (their
+APIs and their pushes), shared by tests/ and bench/, and runnable for trying carebot out
+(`python -m devkit.wechat_api`, `python -m devkit.weibo_push`, ...).
+
+Each fake implements what /work/shared/protocols.md documents about its platform (errors
+and timeouts included) and binds to 127.0.0.1 by default. The product (bot/, actions/)
+never imports this package.
+"""
