@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import csat
+from actions import csat
 from bot.inbox import audit, events, sla
 from bot.inbox.access import NotFound, Viewer
 from bot.settings import Settings
