@@ -132,8 +132,10 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     ranking: Mapped[list[Any] | None] = mapped_column()
     action: Mapped[str | None] = mapped_column(String(32))
-    # outbound delivery: passive | queued | sent | failed ; inbound: received | handled, or
-    # undecided: stored before it was acknowledged, not decided yet (the NLU was down or slow)
+    # outbound: pending (decided, not yet answered in the webhook response nor queued) | passive
+    # (answered in the response) | queued (in the outbox) | sent | failed, or note (an agent's
+    # internal note, never sent); inbound: received | handled, or undecided: stored before it
+    # was acknowledged, not decided yet (the NLU was down or slow)
     state: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

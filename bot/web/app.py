@@ -92,8 +92,8 @@ def create_app(rt: Runtime) -> web.Application:
     routes(app, WeChatWebhook(rt, intake))
     routes(app, WeiboWebhook(rt, intake))
     setup_agent_web(app, rt)  # login, inbox and thread pages, /api/v1, live events
-    ticket_pages.setup_routes(app)  # tickets, SLA and auto-assignment tasks, canned replies
-    ticket_api.setup_routes(app)
+    ticket_pages.setup_routes(app)  # ticket pages
+    ticket_api.setup_routes(app)  # ticket API; its cleanup context runs the SLA watch and auto-assignment
     canned_web.setup_routes(app)
     wechat_api = WeChatApi(rt.settings.wechat_api_base, DbTokenStore(rt.db), rt.settings.platform_timeout)
     weibo_api = WeiboApi(rt.settings.weibo_api_base, rt.settings.platform_timeout)
