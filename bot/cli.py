@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot import cli_agents, cli_tickets
+from bot import cli_agents, cli_models, cli_tickets
 from bot.channels import console
 from bot.conversation.evaluation import read_holdout, score
 from bot.conversation.messages import InboundMessage
@@ -29,7 +29,7 @@ from bot.conversation.pipeline import Conversation
 from bot.nlu import quality, rasa_yaml, worker_records
 from bot.nlu.normalize import is_meaningful
 from bot.nlu.pool import NluPool, NluUnavailable, worker_command
-from bot.nlu.training import active_model, assemble, ensure_model, progress, register_and_activate, run_worker
+from bot.nlu.training import active_model, assemble, ensure_model, progress, run_worker, save_figures, train
 from bot.runtime import Runtime, database, runtime
 from bot.settings import Settings
 from bot.secret_box import SecretKeyError, seal
@@ -101,8 +101,9 @@ async def _holdout_metrics(rt: Runtime, path: Path) -> dict:
 async def cmd_train(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     async with database(settings) as db:
-        model, trained = await ensure_model(db, settings, force=args.force, say=progress)
-        if trained or args.holdout:
+        result = await train(db, settings, force=args.force, gate=not args.no_gate, say=progress)
+        model = result.model
+        if result.trained or args.holdout:
             print(quality.report(model.metrics.get("calibration") or {}))
         if args.holdout:
             holdout = Path(args.holdout)
@@ -112,13 +113,12 @@ async def cmd_train(args: argparse.Namespace) -> None:
             await pool.start(model.path)
             try:
                 rt = Runtime(settings, db, pool, Conversation(db, pool.parse, settings))
-                result = await _holdout_metrics(rt, holdout)
+                evaluation = await _holdout_metrics(rt, holdout)
             finally:
                 await pool.close()
-            await register_and_activate(db, model.data_hash, Path(model.path),
-                                        {**model.metrics, "holdout": result["holdout"]})
-            print(f"Held-out evaluation on {holdout.name}: {json.dumps(result['holdout'])}")
-        print(f"Active model: {model.version} ({model.path})")
+            await save_figures(db, model, {**model.metrics, "holdout": evaluation["holdout"]})
+            print(f"Held-out evaluation on {holdout.name}: {json.dumps(evaluation['holdout'])}")
+        cli_models.report_gate(result)
 
 
 async def cmd_nlu_evaluate(args: argparse.Namespace) -> None:
@@ -396,9 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="*")
     ask.set_defaults(func=cmd_ask)
 
-    train = sub.add_parser("train", help="train (if the data changed), evaluate and activate")
+    train = sub.add_parser("train", help="train (if the data changed), evaluate, and activate unless the gate "
+                                         "finds the model worse than the active one (then exit 3)")
     train.add_argument("--force", action="store_true")
     train.add_argument("--holdout", help="held-out set (intent<TAB>text) to evaluate on")
+    train.add_argument("--no-gate", action="store_true", help="activate the model even if it is worse")
     train.set_defaults(func=cmd_train)
 
     nlu = sub.add_parser("nlu").add_subparsers(dest="nlu_command", required=True)
@@ -454,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
     cli_agents.add_parsers(sub)
+    cli_models.add_parsers(sub)
     cli_tickets.add_parsers(sub, account)
     return parser
 

@@ -276,7 +276,10 @@ class FaqAnswer(Base):
 
 
 class NluModel(Base):
-    """The model registry: one row per trained model; exactly one is active."""
+    """The model registry: one row per trained model; exactly one is active.
+
+    A model the training gate held back (worse than the active one) is a `candidate`, with the
+    gate's reasons, until an admin activates it; a model rolled back from is neither."""
 
     __tablename__ = "nlu_models"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -285,6 +288,8 @@ class NluModel(Base):
     path: Mapped[str] = mapped_column(Text)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    candidate: Mapped[bool] = mapped_column(Boolean, default=False)
+    gate_reasons: Mapped[list[Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column()
 
