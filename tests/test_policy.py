@@ -131,6 +131,13 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
 def test_a_question_is_not_praise_because_it_sounds_happy():
     d = decide(parse("faq/invoice", 0.9, praise=0.7), "东西很好 想开个发票", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
+    # a question that is none of the FAQs is not praise either, whatever the models say
+    for text in ("五一去桂林 住哪里比较方便", "哪家奶茶最好喝", "你们家的东西真好 有实体店吗"):
+        d = decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS)
+        assert d.action != "thank_praise", text
+    # a long review that uses a question word in passing is still praise
+    review = "很不错的一家五星的酒店,房间很大,设施也很新,位置在金融中心,去哪里都很方便,以后会考虑再次入住的."
+    assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"
 
 
 def test_asking_for_a_person_or_a_status_is_never_a_complaint():

@@ -6,7 +6,7 @@ database. Thresholds and keyword lists come from `Settings`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from actions.base import Decision
 from bot.nlu.result import Parse
@@ -108,12 +108,36 @@ def tone_readable(text: str) -> bool:
     return len(_HAN.findall(text)) >= _TONE_MIN_HAN
 
 
+# a message that asks something is not praise, however warm its words ("哪家奶茶最好喝",
+# "五一去桂林 住哪里比较方便"): a question mark or particle at its end, or, in a short chat
+# message, a question word (long reviews use them in passing: "去哪里都很方便")
+_ENDS_ASKING = re.compile(r"([?？]|[吗嘛么][\s,.!~，。！…]*)$")
+_QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|"
+                             r"是否|能否|可否|能不能|可不可以|有没有|会不会|要不要|是不是")
+_SHORT_MESSAGE = 25  # characters
+
+
+def is_question(text: str) -> bool:
+    text = text.strip()
+    return bool(_ENDS_ASKING.search(text)) or (len(text) <= _SHORT_MESSAGE and bool(_QUESTION_WORDS.search(text)))
+
+
 def praises(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
-    """Praise by the intent model or by a clear tone, unless the message asks an FAQ."""
+    """Praise by the intent model or by a clear tone, unless the message asks something (then
+    `resolve_intent` has already set the intent model's praise aside)."""
+    if is_question(text) or (is_faq(parse.intent) and parse.confidence >= limits.answer_faq):
+        return False
     if parse.intent == "praise" and parse.confidence >= limits.answer_intent:
         return True
-    asks_question = is_faq(parse.intent) and parse.confidence >= limits.answer_faq
-    return not asks_question and tone_readable(text) and parse.praise_tone >= settings.praise_tone
+    return tone_readable(text) and parse.praise_tone >= settings.praise_tone
+
+
+def _second_choice(parse: Parse) -> Parse:
+    """The parse as if the model had not known its best intent."""
+    rest = parse.ranking[1:]
+    if not rest:
+        return replace(parse, intent="out_of_scope", confidence=1.0, ranking=[])
+    return replace(parse, intent=rest[0]["name"], confidence=rest[0]["confidence"], ranking=rest)
 
 
 def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
@@ -123,6 +147,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     a low similarity to the nearest training example overrides it (a second, independent
     signal). Asking for a person or for a ticket's status is never taken for a complaint.
     """
+    if parse.intent == "praise" and is_question(text):
+        parse = _second_choice(parse)
     intent, confidence = parse.intent, parse.confidence
     limits = thresholds(parse, settings)
     asks = intent in ("ticket_status", "request_human") and confidence >= limits.answer_intent
