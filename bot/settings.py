@@ -86,8 +86,9 @@ class Settings:
     # when the message is also a confident FAQ question), and its praise probability for praise
     # (chosen on the dev sets by bench/nlu_quality.py, not on the sets it reports)
     complaint_tone: float = 0.6
-    complaint_tone_strong: float = 0.8
+    complaint_tone_strong: float = 0.7
     complaint_tone_floor: float = 0.3  # what the intent model's "complain" needs of the tone
+    complaint_tone_question: float = 0.5  # the same for a message that asks something
     # out of scope when its score is at least this share of the best intent's (1.0: only when
     # best); set by the model's cross-validation unless given
     oos_ratio: float | None = None
@@ -165,7 +166,7 @@ class Settings:
             if get(name.upper()) is not None:
                 kwargs[name] = _as_int(name, get(name.upper()))
         for name in ("faq_threshold", "intent_threshold", "oos_similarity", "complaint_tone", "complaint_tone_strong",
-                     "complaint_tone_floor", "oos_ratio", "praise_tone", "praise_tone_strong", "nlu_timeout",
+                     "complaint_tone_floor", "complaint_tone_question", "oos_ratio", "praise_tone", "praise_tone_strong", "nlu_timeout",
                      "nlu_start_timeout", "passive_budget", "platform_timeout", "header_timeout"):
             if get(name.upper()) is not None:
                 kwargs[name] = _as_float(name, get(name.upper()))

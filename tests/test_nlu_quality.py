@@ -1,4 +1,5 @@
 """The model's own cross-validation: thresholds per model and the weak-FAQ report for admins."""
+import json
 from pathlib import Path
 
 from bot.nlu.quality import report, weak_faqs
@@ -82,3 +83,14 @@ def test_nlu_evaluate_scores_each_folds_model_through_the_policy_and_reports_wea
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert "after the policy" in evaluated.stdout and "faq/card_fee" in evaluated.stdout
     assert "faq/lost_card: 只有 2 个例句" in evaluated.stdout
+
+
+def test_a_request_about_something_never_taught_is_declined(trained_model: Path, tmp_path: Path):
+    """Question words close to an FAQ's ("多少", "在哪") do not make a question about a house or
+    the Olympics one of ours: none of its content words was ever taught."""
+    env = carebot_env(tmp_path / "home")
+    texts = ["奥运会下一届在哪", "买房首付要多少", "运费怎么算 满多少包邮"]
+    result = run_carebot(["ask", "--json", *texts], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["action"] for r in rows] == ["decline", "decline", "answer_faq"]

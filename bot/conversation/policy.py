@@ -93,8 +93,12 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         return True
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
-        return parse.complaint_tone >= settings.complaint_tone_floor and parse.praise_tone < settings.praise_tone_strong
-    disagrees = sure and (is_faq(parse.intent) or parse.intent == "praise")
+        # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the tone
+        floor = settings.complaint_tone_question if is_question(text) else settings.complaint_tone_floor
+        return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
+    # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
+    praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
+    disagrees = sure and (is_faq(parse.intent) or praised)
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
 
@@ -144,8 +148,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     """The intent the policy acts on, after the tone, out-of-scope and keyword safety nets.
 
     The classifier picks one of the intents it was taught even for text unlike any of them, so
-    a low similarity to the nearest training example overrides it (a second, independent
-    signal). Asking for a person or for a ticket's status is never taken for a complaint.
+    a low similarity to the nearest training example, or content words none of which any
+    example used, override it (independent signals). Asking for a person or for a ticket's status is never taken for a complaint.
     """
     if parse.intent == "praise" and is_question(text):
         parse = _second_choice(parse)
@@ -156,8 +160,14 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):
         return "praise", max(confidence if intent == "praise" else parse.praise_tone, limits.answer_intent)
+    if intent == "complain" and is_question(text):  # asked, without the tone of a complaint
+        parse = _second_choice(parse)
+        intent, confidence = parse.intent, parse.confidence
+        limits = thresholds(parse, settings)
     if intent != "out_of_scope" and parse.similarity < limits.oos_similarity:
         return "out_of_scope", 1.0 - parse.similarity
+    if intent != "out_of_scope" and parse.familiar == 0.0:
+        return "out_of_scope", 1.0  # not one word of what it is about was ever taught
     out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
     if intent != "out_of_scope" and out_of_scope >= limits.oos_ratio * confidence:
         return "out_of_scope", out_of_scope  # nearly as likely unrelated as what it looks most like

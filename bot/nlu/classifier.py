@@ -36,10 +36,26 @@ from bot.nlu.persisted import PersistedComponent
 NEAREST = "nearest"
 OUT_OF_SCOPE = "out_of_scope"
 RANKING_LENGTH = 10
+# words that say how something is asked, not what it is about: a message made of these and of
+# words no training example ever used ("奥运会下一届在哪", "买房首付要多少") is about
+# something the bot was not taught, however close its question words are to an FAQ's
+FUNCTION_WORDS = frozenset(
+    "什么 怎么 怎么办 怎么样 怎样 如何 为什么 为啥 哪里 哪儿 哪 哪个 多少 多久 几 是否 能否 可以 能 吗 呢 吧 啊 呀 "
+    "了 的 地 得 是 我 你 您 他 她 它 我们 你们 他们 要 想 请问 一下 下 有 没有 在 这个 那个 这 那 会 能不能 "
+    "可不可以 还 就 都 也 和 跟 给 把 被 让 到 去 说 问 咋 啥 嘛 么 个 一个 一 不".split())
 
 
 def _tokens(message: Message) -> list[str]:
     return [token.text.lower() for token in message.get(TOKENS_NAMES[TEXT]) or [] if token.text.strip()]
+
+
+def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int]) -> Optional[float]:
+    """The share of the message's content words (not FUNCTION_WORDS, not punctuation) that some
+    training example used; None when it has no content words."""
+    content = [token for token in tokens if token not in FUNCTION_WORDS and any(ch.isalnum() for ch in token)]
+    if not content:
+        return None
+    return round(sum(token in vocabulary for token in content) / len(content), 4)
 
 
 def _pretokenized(tokens: Sequence[str]) -> Sequence[str]:
@@ -183,7 +199,8 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class CalibratedIntentClassifier(PersistedComponent):
     """Sets `intent`, `intent_ranking` and `nearest` (the closest example's intent and
-    similarity) on every message; its calibration is a JSON file of the model, read by the worker
+    similarity, and the share of the message's content words the training data knows) on every
+    message; its calibration is a JSON file of the model, read by the worker
     (`model_calibration`) without loading the graph."""
 
     @staticmethod
@@ -219,5 +236,7 @@ class CalibratedIntentClassifier(PersistedComponent):
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             message.set(NEAREST, {"intent": str(scorer.labels[example]),
-                                  "similarity": round(float(similarity), 4)}, add_to_output=True)
+                                  "similarity": round(float(similarity), 4),
+                                  "familiar": familiar_share(_tokens(message), scorer.words.vocabulary_)},
+                        add_to_output=True)
         return messages
