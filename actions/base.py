@@ -11,9 +11,21 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.policy import Decision
 from bot.settings import Settings
 from bot.store.models import Message, Thread
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy (bot.conversation.policy) decided for a message. It is defined here, with
+    the actions that carry it out, so that actions never import the conversation layer above them."""
+    action: str  # answer_faq | open_ticket | handoff | ticket_status | clarify | decline | smalltalk | thank_praise
+    intent: str  # reported intent: a catalogue name or nlu_fallback
+    confidence: float | None
+    faq: str | None = None  # the FAQ to answer
+    reason: str | None = None  # handoff reason: complaint | requested_human | bot_failed
+    priority: str = "normal"
+    options: tuple[str, ...] = field(default_factory=tuple)  # clarify menu (FAQ names)
 
 
 @dataclass

@@ -4,16 +4,16 @@ Claims go through the inbox service (`bot.desk.queue.claim`: one transaction wit
 conditional UPDATE, the thread update, the audit entry and the change notification).
 `claim_*`: one agent claiming 300 items one after another (what a click waits for).
 `race_*`: then 50 claimers in one process, each repeatedly taking one of the 20 oldest items
-still waiting (agents pick from the top of the queue, so they collide): latency of an attempt
+still waiting (devkit.claims: agents pick from the top of the queue, so they collide): latency of an attempt
 (won or lost; it includes waiting for the event loop shared by the 50 claimers and for the
-connection pool), claims/s, attempts lost, and a check that every item was won exactly once. PostgreSQL is a throwaway server from the Debian binaries.
+connection pool), claims/s, attempts lost, and a check that every item was won exactly once. PostgreSQL is a throwaway
+server from the Debian binaries (devkit.postgres).
 
     .venv/bin/python bench/claims.py
 """
 from __future__ import annotations
 
 import asyncio
-import random
 import statistics
 import sys
 import tempfile
@@ -27,64 +27,12 @@ sys.path.insert(0, str(ROOT))
 from bot.desk import queue  # noqa: E402
 from bot.desk.access import Viewer  # noqa: E402
 from bot.store.db import Database  # noqa: E402
-from bot.store.inbox import PRIORITY_RANK  # noqa: E402
-from bot.store.models import Account, Agent, Customer, InboxItem, Thread  # noqa: E402
+from devkit.claims import race, seed  # noqa: E402
+from devkit.postgres import create_pg_database, throwaway_postgres  # noqa: E402
 
 CLAIMERS = 50
 ITEMS = 1000
-HEAD = 20  # claimers pick among this many of the oldest waiting items
 SEQUENTIAL = 300  # claims by one agent alone, before the race
-
-
-async def seed(db: Database, items: int, agents: int) -> tuple[list[int], list[Viewer]]:
-    """An account with `items` threads waiting in the queue and `agents` admins to claim them."""
-    now = datetime.now(timezone.utc)
-    async with db.uow() as session:
-        account = Account(platform="wechat", slug="claims", name="claims")
-        session.add(account)
-        await session.flush()
-        customers = [Customer(account_id=account.id, platform="wechat", external_id=f"o-claim-{n}")
-                     for n in range(items)]
-        session.add_all(customers)
-        await session.flush()
-        threads = [Thread(account_id=account.id, customer_id=c.id, owner="queue") for c in customers]
-        session.add_all(threads)
-        await session.flush()
-        rows = [InboxItem(thread_id=t.id, reason="requested_human", priority="normal",
-                          priority_rank=PRIORITY_RANK["normal"], enqueued_at=now) for t in threads]
-        people = [Agent(username=f"claimer{n}", display_name=f"claimer{n}", role="admin") for n in range(agents)]
-        session.add_all(rows + people)
-        await session.flush()
-        return [r.id for r in rows], [Viewer(p.id, p.username, p.display_name, "admin", None) for p in people]
-
-
-async def race(db: Database, item_ids: list[int], viewers: list[Viewer], seed_value: int = 7
-               ) -> tuple[dict[int, list[int]], list[float], int]:
-    """All viewers claim until nothing waits: (item -> winners, latencies in ms, attempts lost)."""
-    waiting = sorted(item_ids)
-    winners: dict[int, list[int]] = {}
-    latencies: list[float] = []
-    lost = 0
-
-    async def claimer(viewer: Viewer, rng: random.Random) -> None:
-        nonlocal lost
-        while waiting:
-            item_id = rng.choice(waiting[:HEAD])
-            started = time.perf_counter()
-            try:
-                await queue.claim(db, viewer, item_id, datetime.now(timezone.utc))
-            except queue.ClaimConflict:
-                lost += 1
-                won = False
-            else:
-                won = True
-            latencies.append((time.perf_counter() - started) * 1000)
-            if won:
-                winners.setdefault(item_id, []).append(viewer.id)
-                waiting.remove(item_id)
-
-    await asyncio.gather(*(claimer(v, random.Random(seed_value + n)) for n, v in enumerate(viewers)))
-    return winners, latencies, lost
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -119,20 +67,14 @@ async def measure(url: str) -> dict[str, float]:
             "race_claims_per_s": ITEMS / elapsed, "race_attempts_lost": lost}
 
 
-async def create_database(server: str) -> str:
-    from tests.conftest import create_pg_database
-    return await create_pg_database(server)
-
-
 def claim_figures() -> dict[str, float]:
     """SQLite and PostgreSQL figures, prefixed `sqlite_` / `postgres_`."""
-    from tests.conftest import throwaway_postgres
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="carebot-claims-") as work:
         sqlite = asyncio.run(measure(f"sqlite+aiosqlite:///{work}/claims.sqlite3"))
         figures.update({f"sqlite_{name}": value for name, value in sqlite.items()})
     with throwaway_postgres() as server:
-        postgres = asyncio.run(measure(asyncio.run(create_database(server))))
+        postgres = asyncio.run(measure(asyncio.run(create_pg_database(server))))
         figures.update({f"postgres_{name}": value for name, value in postgres.items()})
     return figures
 

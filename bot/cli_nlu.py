@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from bot import cli_models
 from bot.channels import console
 from bot.conversation.evaluation import read_holdout, score
 from bot.conversation.messages import InboundMessage
@@ -17,7 +18,7 @@ from bot.nlu import quality, rasa_yaml
 from bot.nlu.normalize import is_meaningful
 from bot.nlu.pool import worker_command
 from bot.nlu.result import Parse
-from bot.nlu.training import active_model, assemble, ensure_model, progress, register_and_activate, run_worker
+from bot.nlu.training import active_model, assemble, ensure_model, progress, run_worker, save_figures, train
 from bot.runtime import CliError, Context, Runtime
 from bot.store import faq
 
@@ -81,8 +82,9 @@ async def _holdout_metrics(rt: Runtime, path: Path) -> dict:
 async def cmd_train(ctx: Context, args: argparse.Namespace) -> None:
     settings = ctx.settings
     async with ctx.database() as db:
-        model, trained = await ensure_model(db, settings, force=args.force, say=progress)
-        if trained or args.holdout:
+        result = await train(db, settings, force=args.force, gate=not args.no_gate, say=progress)
+        model = result.model
+        if result.trained or args.holdout:
             print(quality.report(model.metrics.get("calibration") or {}))
         if args.holdout:
             holdout = Path(args.holdout)
@@ -91,13 +93,12 @@ async def cmd_train(ctx: Context, args: argparse.Namespace) -> None:
             rt = Runtime.assemble(settings, db)
             await rt.pool.start(model.path)
             try:
-                result = await _holdout_metrics(rt, holdout)
+                evaluation = await _holdout_metrics(rt, holdout)
             finally:
                 await rt.pool.close()
-            await register_and_activate(db, model.data_hash, Path(model.path),
-                                        {**model.metrics, "holdout": result["holdout"]})
-            print(f"Held-out evaluation on {holdout.name}: {json.dumps(result['holdout'])}")
-        print(f"Active model: {model.version} ({model.path})")
+            await save_figures(db, model, {**model.metrics, "holdout": evaluation["holdout"]})
+            print(f"Held-out evaluation on {holdout.name}: {json.dumps(evaluation['holdout'])}")
+        cli_models.report_gate(result)
 
 
 async def cmd_nlu_evaluate(ctx: Context, args: argparse.Namespace) -> None:
@@ -171,9 +172,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("text", nargs="*")
     ask.set_defaults(func=cmd_ask)
 
-    train = sub.add_parser("train", help="train (if the data changed), evaluate and activate")
+    train = sub.add_parser("train", help="train (if the data changed), evaluate, and activate unless the gate "
+                                         "finds the model worse than the active one (then exit 3)")
     train.add_argument("--force", action="store_true")
     train.add_argument("--holdout", help="held-out set (intent<TAB>text) to evaluate on")
+    train.add_argument("--no-gate", action="store_true", help="activate the model even if it is worse")
     train.set_defaults(func=cmd_train)
 
     nlu = sub.add_parser("nlu").add_subparsers(dest="nlu_command", required=True)

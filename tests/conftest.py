@@ -2,25 +2,18 @@
 
 The default model is trained once (`carebot train` into a models directory shared by the
 run, named by the hash of its inputs) and every test home finds it there. PostgreSQL is a
-real server started here from the Debian binaries, in a temporary directory, on a free
-port; each test gets its own database.
+real server (devkit.postgres, from the Debian binaries) started once per run; each test
+gets its own database.
 """
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -29,6 +22,7 @@ from bot.nlu.pool import NluPool
 from bot.nlu.training import active_model, ensure_model
 from bot.runtime import database
 from bot.settings import PROJECT_ROOT, Settings
+from devkit.postgres import create_pg_database, throwaway_postgres
 
 CAREBOT = str(Path(sys.executable).with_name("carebot"))
 MODELS_DIR = PROJECT_ROOT / ".cache" / "test-models"
@@ -58,55 +52,10 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
-    if not found[-1]:
-        pytest.fail(f"PostgreSQL binary {name} not found: install the Debian package postgresql")
-    return found[-1]
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     with throwaway_postgres() as server:
         yield server
-
-
-@contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL server; yields a DSN prefix without the database name (also used by bench/)."""
-    root = Path(tempfile.mkdtemp(prefix="carebot-pg-"))
-    data, port = root / "data", _free_port()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_postgres, _pg_bin("initdb"), "-D", str(data), "-U", "carebot",
-                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-    subprocess.run([*as_postgres, _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
-                    "-o", f"-p {port} -k {root} -h 127.0.0.1 -c fsync=off -c max_connections=200",
-                    "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+asyncpg://carebot@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*as_postgres, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-async def create_pg_database(server: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(server.replace("postgresql+asyncpg", "postgresql") + "/postgres")
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return f"{server}/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.conversation.csat import rating_of
+from actions.csat import rating_of
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk.access import Viewer

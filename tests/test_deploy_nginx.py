@@ -34,7 +34,8 @@ from bot.runtime import database
 from bot.settings import PROJECT_ROOT
 from bot.store.models import Message
 from bot.channels.intake import MAX_BODY
-from tests.conftest import carebot_env, create_pg_database, make_settings, run_carebot
+from devkit.postgres import create_pg_database
+from tests.conftest import carebot_env, make_settings, run_carebot
 from tests.servers import carebot_servers, free_ports
 
 NGINX = "/usr/sbin/nginx"

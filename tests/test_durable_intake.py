@@ -22,7 +22,8 @@ from devkit import wechat_xml as wxml
 from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
 from bot.store.db import Database
 from bot.store.models import Message
-from tests.conftest import carebot_env, create_pg_database, run_carebot
+from devkit.postgres import create_pg_database
+from tests.conftest import carebot_env, run_carebot
 from tests.e2e import wait_for
 from tests.servers import Served, free_ports
 

@@ -12,7 +12,8 @@ from bot.conversation.pipeline import Conversation
 from bot.nlu.pool import NluPool
 from bot.runtime import database
 from bot.store.models import Customer, Message, Thread
-from tests.conftest import create_pg_database, make_settings
+from devkit.postgres import create_pg_database
+from tests.conftest import make_settings
 
 
 def msg(text: str, sender: str, key: str) -> InboundMessage:

@@ -4,11 +4,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bench.claims import race, seed
+from devkit.claims import race, seed
 from bot.desk import queue
 from bot.store.db import Database
 from bot.store.models import AuditEntry, InboxItem, Thread
-from tests.conftest import create_pg_database
+from devkit.claims import race, seed
+from devkit.postgres import create_pg_database
 
 
 async def test_fifty_claimers_over_a_thousand_items_claim_each_exactly_once(postgres_server: str):

@@ -6,12 +6,13 @@ On PostgreSQL two buses on two separate engines stand for two `carebot serve` pr
 import asyncio
 from datetime import datetime, timezone
 
-from bench.claims import seed
+from devkit.claims import seed
 from bot.desk import events, queue
 from bot.desk.events import EventBus
 from bot.store.db import Database
 from bot.store.inbox import enqueue
 from bot.store.models import Thread
+from devkit.claims import seed
 
 
 async def next_event(subscription: events.Subscription, topic: str, timeout: float = 5.0) -> dict | None:

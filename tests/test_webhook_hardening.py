@@ -28,7 +28,8 @@ from bot.nlu.pool import NluPool
 from bot.secret_box import seal
 from bot.store import accounts
 from bot.store.models import Customer, Message
-from tests.conftest import create_pg_database, make_settings
+from devkit.postgres import create_pg_database
+from tests.conftest import make_settings
 from tests.e2e import SECRET_KEY, Probe, serving
 
 APPID, SECRET, TOKEN = "wx_hardening_0001", "app-secret-hardening", "hardeningToken01"

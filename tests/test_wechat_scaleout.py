@@ -7,7 +7,8 @@ import aiohttp
 from devkit import wechat_push as wx
 from devkit import wechat_xml as wxml
 from devkit.wechat_api import FakeWeChatState, start_fake_wechat_api
-from tests.conftest import carebot_env, create_pg_database, run_carebot
+from devkit.postgres import create_pg_database
+from tests.conftest import carebot_env, run_carebot
 from tests.servers import carebot_servers, free_ports
 
 APPID, SECRET = "wx_scale_0001", "scale-secret"

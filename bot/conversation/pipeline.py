@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import REGISTRY, texts
 from actions.base import ActionContext, ActionResult
-from bot.conversation import csat, records
+from actions import csat
+from bot.conversation import records
 from bot.conversation.batching import Batcher
 from bot.conversation.messages import InboundMessage, Outcome
 from bot.nlu.result import Parse

@@ -6,8 +6,9 @@ database. Thresholds and keyword lists come from `Settings`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
+from actions.base import Decision
 from bot.nlu.result import Parse
 from bot.nlu.names import is_faq
 from bot.settings import Settings
@@ -25,17 +26,6 @@ class ThreadState:
     owner: str = "bot"
     misunderstandings: int = 0
     clarify_options: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: str  # answer_faq | open_ticket | handoff | ticket_status | clarify | decline | smalltalk | thank_praise
-    intent: str  # reported intent: a catalogue name or nlu_fallback
-    confidence: float | None
-    faq: str | None = None  # the FAQ to answer
-    reason: str | None = None  # handoff reason: complaint | requested_human | bot_failed
-    priority: str = "normal"
-    options: tuple[str, ...] = field(default_factory=tuple)  # clarify menu (FAQ names)
 
 
 # a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"

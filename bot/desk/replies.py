@@ -2,7 +2,7 @@
 
 A reply the platform would refuse (too late after the customer's last message, the count
 used up, the customer gone) is refused here with the reason, not queued to fail later.
-Each platform has its own window (`Settings.reply_window`).
+Each platform has its own window (`Settings.reply_window`; the rule is actions.reply_window).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.reply_window import window_problem
 from bot.settings import Settings
 from bot.store import outbox, threads, tickets
 from bot.store.db import Database
@@ -22,26 +23,6 @@ class ReplyRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def window_problem(thread: Thread, customer: Customer, settings: Settings, now: datetime) -> str | None:
-    """Why the platform would refuse a message to the customer now, or None.
-
-    The window is the platform's (settings per platform); after a public message (a
-    mention) it may allow fewer replies than after a private one.
-    """
-    if customer.unsubscribed:
-        return "客户已取消关注，无法再发送消息"
-    window = settings.reply_window(customer.platform)
-    if thread.last_inbound_at is None or now - thread.last_inbound_at > timedelta(hours=window.hours):
-        return f"已超过客户最后一条消息 {window.hours} 小时，平台不允许再主动回复，请等待客户再次来信"
-    if thread.last_inbound_public:
-        if window.after_public is not None and thread.window_used >= window.after_public:
-            return (f"客户是公开@我们的（不是私信），平台只允许回复 {window.after_public} 条，已用完；"
-                    "请等待客户发来私信")
-    elif window.messages is not None and thread.window_used >= window.messages:
-        return f"客户上次来信后已回复 {window.messages} 条，已达平台上限，请等待客户再次来信"
-    return None
 
 
 async def send(db: Database, settings: Settings, *, thread_id: int, agent_id: int | None, text: str,

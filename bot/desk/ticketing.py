@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import csat
+from actions import csat
 from bot.desk import events, sla_clock
 from bot.desk.access import NotFound, Viewer
 from bot.settings import Settings

@@ -1,4 +1,4 @@
-"""Training: assemble the data, train in `.venv-nlu` only when it changed, register, activate.
+"""Training: assemble the data, train in `.venv-nlu` only when it changed, register, gate, activate.
 
 The training set is the conversation intents of nlu_data/ plus the FAQ intents as admins
 keep them in the database, every example normalised exactly as live messages are. The
@@ -15,20 +15,20 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.nlu import rasa_yaml
+from bot.nlu.archive import model_calibration
+from bot.nlu.gate import held_back
 from bot.nlu.names import to_rasa
 from bot.nlu.normalize import normalise
 from bot.nlu.pool import NluUnavailable, worker_command
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store import faq
+from bot.store import faq, nlu_models
 from bot.store.db import Database
 from bot.store.models import NluModel
 
@@ -126,38 +126,72 @@ async def run_worker(settings: Settings, *args: str, show_progress: bool = True)
 
 async def active_model(db: Database) -> NluModel | None:
     async with db.sessions() as session:
-        rows = await session.execute(select(NluModel).where(NluModel.active.is_(True)).limit(1))
-        return rows.scalar_one_or_none()
+        return await nlu_models.active(session)
 
 
-async def register_and_activate(db: Database, data_hash: str, path: Path,
-                                metrics: dict | None = None) -> NluModel:
+@dataclass(frozen=True)
+class Trained:
+    """What `train` did with the model of the current data."""
+    model: NluModel  # the model of the current data
+    active: NluModel  # the model the servers use now: `model`, unless the gate held it back
+    trained: bool  # trained now (not found in the models directory)
+    reasons: list[str]  # why the gate held `model` back; [] when it is active
+
+    @property
+    def held_back(self) -> bool:
+        return self.model.id != self.active.id
+
+
+async def register_and_activate(db: Database, data_hash: str, path: Path, metrics: dict | None = None, *,
+                                gate: bool = True) -> Trained:
+    """Register the model file at `path` and activate it, unless the gate finds it worse than
+    the active model (then it stays a candidate, with the reasons). The first model is always
+    activated; `gate=False` activates regardless."""
     now = datetime.now(timezone.utc)
     async with db.uow() as session:
-        model = (await session.execute(select(NluModel).where(NluModel.path == str(path)))).scalars().first()
+        model = await nlu_models.register(session, data_hash, str(path), metrics, now)
+        active = await nlu_models.active(session)
+        reasons = held_back(active.metrics, model.metrics) if gate and active is not None and active.id != model.id else []
+        if reasons:
+            nlu_models.hold_back(model, reasons)
+        else:
+            if gate:  # it passed: reasons from an earlier verdict no longer hold
+                model.gate_reasons = None
+            await nlu_models.activate(session, model, now)
+            active = model
+    return Trained(model, active, trained=False, reasons=reasons)
+
+
+class ModelRefused(Exception):
+    """A model that cannot be activated; the message says why."""
+
+
+async def activate(db: Database, model_id: int) -> NluModel:
+    """Activate a registered model by id (a rollback, or a candidate the gate held back);
+    every server follows within seconds. Refused when its file is gone."""
+    async with db.uow() as session:
+        model = await session.get(NluModel, model_id)
         if model is None:
-            try:
-                async with session.begin_nested():
-                    model = NluModel(version=f"{now:%Y%m%d-%H%M%S}-{data_hash[:8]}", data_hash=data_hash,
-                                     path=str(path), metrics=metrics or {}, created_at=now)
-                    session.add(model)
-            except IntegrityError:  # another process registered it in the same second
-                model = (await session.execute(select(NluModel).where(NluModel.path == str(path)))).scalars().first()
-                assert model is not None
-        if metrics:
-            model.metrics = metrics
-        await session.execute(update(NluModel).where(NluModel.active.is_(True)).values(active=False))
-        model.active = True
-        model.activated_at = now
+            raise ModelRefused(f"no model with id {model_id} (see `carebot model list`)")
+        if not Path(model.path).is_file():
+            raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: its file {model.path} "
+                               "was deleted")
+        if not model.active:
+            await nlu_models.activate(session, model, datetime.now(timezone.utc))
     return model
 
 
-async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
-                       say=print) -> tuple[NluModel, bool]:
-    """The active model for the current data, training it first if needed.
+async def save_figures(db: Database, model: NluModel, metrics: dict) -> None:
+    """Replace a registered model's evaluation figures (a held-out evaluation made after training)."""
+    async with db.uow() as session:
+        await nlu_models.register(session, model.data_hash, model.path, metrics, datetime.now(timezone.utc))
 
-    Returns the model and whether it was trained now.
-    """
+
+async def train(db: Database, settings: Settings, *, force: bool = False, gate: bool = True, recheck: bool = True,
+                say=print) -> Trained:
+    """Train the model of the current data if its file is missing (or `force`), then register
+    and gate it. A model of these data already registered but not active (held back, or rolled
+    back from) is gated again when `recheck`, else left as it is."""
     await load_default_faqs(db, settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     # a directory of this process's own: several servers may start on one home at once
@@ -165,12 +199,16 @@ async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
     try:
         training = await assemble(db, settings, work)
         target = model_file(settings, training.data_hash)
-        active = await active_model(db)
+        async with db.sessions() as session:
+            known, active = await nlu_models.by_path(session, str(target)), await nlu_models.active(session)
         if not force and target.exists():
-            if active is not None and active.path == str(target):
-                return active, False
+            if known is not None and (known.active or (not recheck and active is not None)):
+                return Trained(known, active or known, trained=False,
+                               reasons=[] if known.active else known.gate_reasons or [])
             say(f"Model for these data already trained: {target.name}")
-            return await register_and_activate(db, training.data_hash, target), False
+            # a file this database has not seen (a shared models directory): its figures are in it
+            figures = None if known is not None else {"calibration": model_calibration(str(target))}
+            return await register_and_activate(db, training.data_hash, target, figures, gate=gate)
         say(f"Training the NLU model ({settings.config_path.name}, data {training.data_hash[:12]}) ...")
         partial = target.with_name(f"partial-{os.getpid()}-{target.name}")
         events = await run_worker(settings, "train", "--data", str(work / "nlu.yml"),
@@ -180,10 +218,25 @@ async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
     partial.replace(target)  # atomic: a crash never leaves a half-written model under the final name
     trained = next((e for e in events if e.get("event") == "trained"), {})
     seconds = trained.get("seconds")
-    model = await register_and_activate(db, training.data_hash, target,
-                                        {"train_seconds": seconds, "calibration": trained.get("calibration") or {}})
-    say(f"Trained {target.name} in {seconds} s; active.")
-    return model, True
+    result = await register_and_activate(db, training.data_hash, target,
+                                         {"train_seconds": seconds, "calibration": trained.get("calibration") or {}},
+                                         gate=gate)
+    say(f"Trained {target.name} in {seconds} s; " + ("held back by the gate." if result.held_back else "active."))
+    return replace(result, trained=True)
+
+
+async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
+                       say=print) -> tuple[NluModel, bool]:
+    """The active model, after training and gating the model of the current data if it is new.
+
+    Returns the model and whether one was trained now. A model of these data that is not
+    active stays so: starting a server never undoes a rollback or the gate's verdict.
+    """
+    result = await train(db, settings, force=force, recheck=False, say=say)
+    if result.held_back and result.reasons:
+        say(f"The model of the current data ({result.model.version}) is held back: {'; '.join(result.reasons)}. "
+            f"Still active: {result.active.version}.")
+    return result.active, result.trained
 
 
 def progress(message: str) -> None:

@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
 from collections import defaultdict
@@ -35,25 +34,12 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
 
+from bot.nlu.archive import model_calibration  # noqa: E402
 from bot.nlu.lifeline import die_with_parent  # noqa: E402
-from bot.nlu.names import CALIBRATION_FILE, from_rasa  # noqa: E402
+from bot.nlu.names import from_rasa  # noqa: E402
 
 MAX_BATCH = 64
 MAX_TEXTS_PER_REQUEST = 256
-
-
-def model_calibration(model_path: str) -> dict[str, Any]:
-    """What the intent classifier's cross-validation found when the model was trained (a file
-    in the model archive; {} for a model without one). FAQ names come back as `faq/x`."""
-    with tarfile.open(model_path) as archive:
-        member = next((m for m in archive.getmembers() if m.name.endswith("/" + CALIBRATION_FILE)), None)
-        if member is None:
-            return {}
-        data = json.loads(archive.extractfile(member).read())  # type: ignore[union-attr]
-    data["recall"] = {from_rasa(k): v for k, v in data.get("recall", {}).items()}
-    data["examples"] = {from_rasa(k): v for k, v in data.get("examples", {}).items()}
-    data["confusions"] = [[from_rasa(a), from_rasa(b), n] for a, b, n in data.get("confusions", [])]
-    return data
 
 
 def policy_calibration(calibration: dict[str, Any]) -> dict[str, float]:

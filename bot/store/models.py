@@ -133,8 +133,10 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     ranking: Mapped[list[Any] | None] = mapped_column()
     action: Mapped[str | None] = mapped_column(String(32))
-    # outbound delivery: passive | queued | sent | failed ; inbound: received | handled, or
-    # undecided: stored before it was acknowledged, not decided yet (the NLU was down or slow)
+    # outbound: pending (decided, not yet answered in the webhook response nor queued) | passive
+    # (answered in the response) | queued (in the outbox) | sent | failed, or note (an agent's
+    # internal note, never sent); inbound: received | handled, or undecided: stored before it
+    # was acknowledged, not decided yet (the NLU was down or slow)
     state: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -275,7 +277,10 @@ class FaqAnswer(Base):
 
 
 class NluModel(Base):
-    """The model registry: one row per trained model; exactly one is active."""
+    """The model registry: one row per trained model; exactly one is active.
+
+    A model the training gate held back (worse than the active one) is a `candidate`, with the
+    gate's reasons, until an admin activates it; a model rolled back from is neither."""
 
     __tablename__ = "nlu_models"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -284,6 +289,8 @@ class NluModel(Base):
     path: Mapped[str] = mapped_column(Text)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    candidate: Mapped[bool] = mapped_column(Boolean, default=False)
+    gate_reasons: Mapped[list[Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column()
 

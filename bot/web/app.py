@@ -89,8 +89,8 @@ def create_app(rt: Runtime) -> web.Application:
         if channel.webhook is not None:
             routes(app, channel.webhook(rt, intake))
     setup_agent_web(app, rt)  # login, inbox and thread pages, /api/v1, live events
-    ticket_pages.setup_routes(app)  # tickets, SLA and auto-assignment tasks, canned replies
-    ticket_api.setup_routes(app)
+    ticket_pages.setup_routes(app)  # ticket pages
+    ticket_api.setup_routes(app)  # ticket API; its cleanup context runs the SLA watch and auto-assignment
     canned_web.setup_routes(app)
     clients = {channel.platform: channel.outbound(rt) for channel in registry.CHANNELS if channel.outbound}
     sender = Sender(rt.db, platform_senders(clients), rt.sender_wake)

@@ -1,6 +1,6 @@
 """WeChat official accounts, inbound: signatures, AES, hardened XML parsing, passive replies.
 
-Follows ../shared/protocols.md. Signatures are compared in constant time (wechatpy's check
+Follows docs/protocols.md. Signatures are compared in constant time (wechatpy's check
 is not); AES goes through wechatpy's crypto. Every push becomes a platform-free
 InboundMessage; the core never sees XML.
 """

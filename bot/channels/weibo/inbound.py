@@ -1,6 +1,6 @@
 """Weibo fan-service platform (粉丝服务平台), inbound: signatures, JSON pushes, passive replies.
 
-Follows ../shared/protocols.md (Weibo part). Pushes are signed like WeChat's but with the
+Follows docs/protocols.md (Weibo part). Pushes are signed like WeChat's but with the
 app secret; the body is JSON. Ids are int64 and kept as strings (a float would lose
 digits). There is no message id, so the dedupe key is the sender, time, type and a hash of
 text and data. The core only ever sees a platform-free InboundMessage; a public @mention

@@ -4,6 +4,9 @@ The request is remembered on the thread (`csat_request_id`). The customer's next
 settles it: a rating ("5", "５分", "五星", "⭐⭐⭐⭐") is stored and thanked, and never reaches
 the NLU; anything else clears the request and is handled as usual, so a customer who just
 carries on is never stuck answering a survey.
+
+It sits with the actions (below both the conversation and the desk) because both use it: the
+conversation settles a rating, the desk asks for one when an agent resolves a thread.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import texts
 from actions.base import ActionResult
-from bot.desk.replies import window_problem
+from actions.reply_window import window_problem
 from bot.settings import Settings
 from bot.store import outbox
 from bot.store.models import Customer, CsatRating, Message, Thread

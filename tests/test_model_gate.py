@@ -1,0 +1,103 @@
+"""The training gate, the model registry and rollback (issue 12), through the `carebot` command.
+
+Two tiny models (seconds each) on data of their own: a good one, then one whose complaint
+examples look like the refund FAQ's on purpose, so that cross-validation mixes them up.
+"""
+import json
+import shutil
+from pathlib import Path
+
+from bot.nlu.gate import held_back
+from tests.conftest import carebot_env, run_carebot
+
+TINY = Path(__file__).parent / "data" / "tiny_nlu"
+CONFUSED_COMPLAINTS = """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - 你好
+    - 在吗
+    - 哈喽
+    - 有人吗
+- intent: complain
+  examples: |
+    - 退款太慢了
+    - 钱还没退回来
+    - 退款几天了还没到
+    - 退的钱呢
+"""
+
+
+def figures(accuracy: float, **recall: float) -> dict:
+    return {"calibration": {"cv_accuracy": accuracy, "recall": recall, "examples": {k: 40 for k in recall}}}
+
+
+def test_gate_tolerances():
+    active = figures(0.90, greet=0.95, complain=0.90, **{"faq/a": 0.80})
+    assert held_back(active, figures(0.88, greet=0.95, complain=0.90, **{"faq/a": 0.80})) == []  # 2 points: allowed
+    worse = held_back(active, figures(0.875, greet=0.95, complain=0.90, **{"faq/a": 0.80}))
+    assert len(worse) == 1 and "accuracy 87.5% is 2.5 points below" in worse[0]
+    assert held_back(active, figures(0.90, greet=0.86, complain=0.90, **{"faq/a": 0.80})) == []  # 9 points
+    assert "recall of greet" in held_back(active, figures(0.90, greet=0.84, complain=0.90, **{"faq/a": 0.80}))[0]
+    assert "recall of complain" in held_back(active, figures(0.90, greet=0.95, complain=0.84, **{"faq/a": 0.8}))[0]
+    assert held_back(active, figures(0.90, greet=0.95, complain=0.90)) == []  # faq/a removed: an admin's choice
+    few = {"calibration": {**figures(0.9, complain=0.5)["calibration"], "examples": {"complain": 4}}}
+    assert held_back(figures(0.9, complain=0.75), few) == []  # one example of four is noise
+    assert held_back({}, figures(0.1, greet=0.1)) == []  # nothing to compare with
+    assert "no cross-validation figures" in held_back(active, {})[0]
+
+
+def models(env: dict) -> dict[int, dict]:
+    result = run_carebot(["model", "list", "--json"], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {row["id"]: row for row in json.loads(result.stdout)}
+
+
+def active_id(env: dict) -> int:
+    return next(id for id, row in models(env).items() if row["active"])
+
+
+def test_a_worse_model_is_held_back_and_rollback_works(tmp_path: Path):
+    confused = tmp_path / "confused"
+    shutil.copytree(TINY, confused)
+    (confused / "conversation.yml").write_text(CONFUSED_COMPLAINTS, encoding="utf-8")
+    env = dict(carebot_env(tmp_path / "home", CAREBOT_NLU_CONFIG=str(TINY / "config.yml"), CAREBOT_NLU_DATA=str(TINY)),
+               CAREBOT_MODELS_DIR=str(tmp_path / "models"))  # a registry of its own: files get deleted
+    worse_env = dict(env, CAREBOT_NLU_DATA=str(confused))
+
+    first = run_carebot(["train"], env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    good = active_id(env)
+
+    second = run_carebot(["train"], worse_env)
+    assert second.returncode == 3, second.stdout + second.stderr[-2000:]
+    rows = models(env)
+    (bad,) = set(rows) - {good}
+    assert "Held back by the gate" in second.stdout and "accuracy" in second.stdout
+    assert rows[good]["active"] and not rows[good]["candidate"]
+    assert rows[bad]["candidate"] and not rows[bad]["active"] and rows[bad]["gate_reasons"]
+    assert rows[bad]["cv_accuracy"] < rows[good]["cv_accuracy"] - 0.02
+    assert set(rows[bad]) >= {"id", "version", "created", "active", "candidate", "cv_accuracy", "recall"}
+    assert second.stdout.splitlines()[-1] == f"Active model: {rows[good]['version']} ({rows[good]['path']})"
+
+    # starting the bot on the new data keeps the gate's verdict
+    asked = run_carebot(["ask", "--json", "你好"], worse_env)
+    assert asked.returncode == 0 and "held back" in asked.stderr, asked.stderr[-2000:]
+    assert active_id(env) == good
+    assert run_carebot(["train"], worse_env).returncode == 3  # and so does training again
+
+    assert run_carebot(["model", "activate", str(bad)], env).returncode == 0  # an admin accepts it anyway
+    assert models(env)[bad]["active"] and not models(env)[bad]["candidate"]
+    rollback = run_carebot(["model", "activate", str(good)], env)
+    assert rollback.returncode == 0 and rows[good]["version"] in rollback.stdout
+    assert active_id(env) == good
+
+    forced = run_carebot(["train", "--no-gate"], worse_env)
+    assert forced.returncode == 0 and active_id(env) == bad, forced.stderr[-2000:]
+
+    Path(rows[good]["path"]).unlink()
+    refused = run_carebot(["model", "activate", str(good)], env)
+    assert refused.returncode == 2 and "deleted" in refused.stderr and active_id(env) == bad
+    assert not models(env)[good]["file_present"]
+    unknown = run_carebot(["model", "activate", "999"], env)
+    assert unknown.returncode == 2 and "no model with id 999" in unknown.stderr
