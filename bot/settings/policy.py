@@ -1,0 +1,63 @@
+"""How a parsed message becomes a decision (bot/conversation/policy.py and the pipeline):
+thresholds, tone levels and keyword lists. They are tuned together on the dev sets
+(bench/nlu_quality.py), so one is rarely changed without looking at the others."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_URGENT_KEYWORDS = (
+    "12315", "315", "曝光", "律师", "起诉", "法院", "媒体", "记者", "消协", "市场监管",
+    "工商局", "举报", "报警",
+)
+# words that make a message a complaint whatever the model thinks (a missed complaint is the
+# worst error); kept specific, so that FAQ questions do not trip them
+DEFAULT_COMPLAINT_KEYWORDS = (
+    "投诉", "差评", "卖假货", "买到假货", "收到假货", "就是假货", "这是假货", "是假货!", "骗子", "骗人",
+    "欺诈", "坑人", "坑爹", "垃圾", "质量太差", "态度太差", "态度恶劣", "不礼貌", "骂人", "敷衍",
+    "虚假宣传", "货不对板", "耍我", "气死", "离谱", "无语", "失望", "破玩意",
+    # wrong, missing or lost goods
+    "发错货", "发错了", "错发", "少发", "漏发", "少寄", "丢件", "弄丢", "快递丢", "包裹丢",
+    "根本没收到", "一直没收到货", "还没收到货",
+    # damaged or defective goods
+    "破损", "压坏", "压烂", "压扁", "压变形", "摔坏", "摔烂", "碎成", "有划痕", "瑕疵", "次品", "残次",
+    "二手货", "旧货", "掉色", "起球", "缩水", "充不进电", "充不上电", "充不了电",
+    # a verdict of dissatisfaction, even in a review that also praises ("物流很快，可就是…不满意")
+    "不满意", "后悔买", "不值这个价", "不推荐", "别买", "踩雷", "智商税", "上当",
+    # the same in the English that customers mix in (the tone model reads Chinese only)
+    "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake",
+    # smell and skin reactions
+    "异味", "怪味", "臭味", "刺鼻", "发霉", "起疹", "疹子", "红疹", "发痒", "红肿",
+)
+DEFAULT_SAFETY_KEYWORDS = (
+    "过敏", "受伤", "起火", "着火", "冒烟", "漏电", "触电", "爆炸", "烫伤", "划伤",
+    "中毒", "送医", "住院", "流血",
+)
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicySettings:
+    # the answer thresholds and the out-of-scope similarity (below it a message is unlike
+    # anything taught) come from each model's own cross-validation; these override them
+    faq_threshold: float | None = None
+    intent_threshold: float | None = None
+    oos_similarity: float | None = None
+    # the tone model's complaint probability that makes a message a complaint (a stronger one
+    # when the message is also a confident FAQ question), and its praise probability for praise
+    # (chosen on the dev sets by bench/nlu_quality.py, not on the sets it reports)
+    complaint_tone: float = 0.6
+    complaint_tone_strong: float = 0.7
+    complaint_tone_floor: float = 0.3  # what the intent model's "complain" needs of the tone
+    complaint_tone_question: float = 0.5  # the same for a message that asks something
+    # out of scope when its score is at least this share of the best intent's (1.0: only when
+    # best); set by the model's cross-validation unless given
+    oos_ratio: float | None = None
+    praise_tone: float = 0.6
+    praise_tone_strong: float = 0.85
+    max_misunderstandings: int = 2
+    clarify_options: int = 3
+    complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
+    urgent_keywords: tuple[str, ...] = DEFAULT_URGENT_KEYWORDS
+    safety_keywords: tuple[str, ...] = DEFAULT_SAFETY_KEYWORDS
+    # a complaint said in public (a mention) spreads: its ticket's priority (urgent | high)
+    public_complaint_priority: str = "urgent"
