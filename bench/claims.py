@@ -45,7 +45,8 @@ async def sequential(db: Database, item_ids: list[int], viewer: Viewer) -> list[
     latencies = []
     for item_id in item_ids:
         started = time.perf_counter()
-        await queue.claim(db, viewer, item_id, datetime.now(timezone.utc))
+        async with db.uow() as session:  # as the web handler opens it
+            await queue.claim(session, viewer, item_id, datetime.now(timezone.utc))
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 

@@ -114,8 +114,9 @@ async def cmd_account_autoassign(ctx: Context, args: argparse.Namespace) -> None
 async def cmd_canned_add(ctx: Context, args: argparse.Namespace) -> None:
     async with ctx.database() as db:
         try:
-            reply = await canned_admin.add(db, actor=ACTOR, shortcut=args.shortcut, text=args.text,
-                                             title=args.title or "", now=_now())
+            async with db.uow() as session:
+                reply = await canned_admin.add(session, actor=ACTOR, shortcut=args.shortcut, text=args.text,
+                                               title=args.title or "", now=_now())
         except canned.CannedError as exc:
             raise CliError(str(exc), exit_code=1) from None
     print(f"Added canned reply /{reply.shortcut}")
@@ -132,7 +133,8 @@ async def cmd_canned_list(ctx: Context, args: argparse.Namespace) -> None:
 async def cmd_canned_remove(ctx: Context, args: argparse.Namespace) -> None:
     async with ctx.database() as db:
         try:
-            await canned_admin.remove(db, actor=ACTOR, shortcut=args.shortcut, now=_now())
+            async with db.uow() as session:
+                await canned_admin.remove(session, actor=ACTOR, shortcut=args.shortcut, now=_now())
         except canned.CannedError as exc:
             raise CliError(str(exc), exit_code=1) from None
     print(f"Removed canned reply /{args.shortcut.lstrip('/')}")

@@ -55,7 +55,8 @@ async def race(db: Database, item_ids: list[int], viewers: list[Viewer], seed_va
             item_id = rng.choice(waiting[:HEAD])
             started = time.perf_counter()
             try:
-                await queue.claim(db, viewer, item_id, datetime.now(timezone.utc))
+                async with db.uow() as session:  # as the web handler opens it
+                    await queue.claim(session, viewer, item_id, datetime.now(timezone.utc))
             except queue.ClaimConflict:
                 lost += 1
                 won = False

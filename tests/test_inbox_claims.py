@@ -4,7 +4,6 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from devkit.claims import race, seed
 from bot.desk import queue
 from bot.store.db import Database
 from bot.store.models import AuditEntry, InboxItem, Thread
@@ -38,9 +37,11 @@ async def test_the_loser_learns_who_holds_the_item(database_url: str):
     try:
         await db.migrate()
         (item_id,), (first, second) = await seed(db, 1, 2)
-        await queue.claim(db, first, item_id, datetime.now(timezone.utc))
+        async with db.uow() as session:
+            await queue.claim(session, first, item_id, datetime.now(timezone.utc))
         with pytest.raises(queue.ClaimConflict) as conflict:
-            await queue.claim(db, second, item_id, datetime.now(timezone.utc))
+            async with db.uow() as session:
+                await queue.claim(session, second, item_id, datetime.now(timezone.utc))
         async with db.sessions() as session:
             item = await session.get(InboxItem, item_id)
     finally:

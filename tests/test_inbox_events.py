@@ -33,7 +33,8 @@ async def test_changes_reach_other_processes_on_commit_only(database_url: str):
     try:
         (item_id,), (agent,) = await seed(writer, 1, 1)
         async with bus_there.subscribe() as there:
-            await queue.claim(writer, agent, item_id, datetime.now(timezone.utc))  # a conditional UPDATE
+            async with writer.uow() as session:
+                await queue.claim(session, agent, item_id, datetime.now(timezone.utc))  # a conditional UPDATE
             claimed = await next_event(there, "inbox")
             assert claimed is not None and isinstance(claimed["thread_id"], int)
 

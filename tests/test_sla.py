@@ -143,8 +143,9 @@ async def test_first_agent_reply_meets_the_first_response(database_url: str):
     settings = Settings.from_env({})
     ticket_id = await new_ticket(db, settings, "u1", local(1, 10))
     ticket = await get_ticket(db, ticket_id)
-    await replies.send(db, settings, thread_id=ticket.thread_id, agent_id=None, text="您好，马上为您处理", now=local(1, 10, 5))
-    await replies.send(db, settings, thread_id=ticket.thread_id, agent_id=None, text="已处理", now=local(1, 10, 20))
+    for text, at in (("您好，马上为您处理", local(1, 10, 5)), ("已处理", local(1, 10, 20))):
+        async with db.uow() as session:
+            await replies.send(session, settings, thread_id=ticket.thread_id, agent_id=None, text=text, now=at)
     assert (await get_ticket(db, ticket_id)).first_response_at == local(1, 10, 5)
     watch = SlaWatch(db, interval=1, clock=lambda: local(1, 12))
     assert await watch.check() == []  # first response met; resolution not due yet

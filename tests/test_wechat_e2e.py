@@ -197,18 +197,20 @@ async def test_handoff_then_agent_reply_reaches_the_customer_and_the_window_is_e
         thread_id = (await session.execute(select(Message.thread_id))).scalars().first()
     now = datetime.now(timezone.utc)
     for i in range(5):
-        await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None,
-                           text=f"您好，我是客服小李（{i}）", now=now)
+        await _agent_reply(stack, thread_id, f"您好，我是客服小李（{i}）", now)
     with pytest.raises(replies.ReplyRefused, match="已达平台上限"):
-        await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="第六条", now=now)
+        await _agent_reply(stack, thread_id, "第六条", now)
     assert await stack.wait_for(lambda: _count_delivered(stack, 5))
     assert [d.content for d in stack.api.delivered] == [f"您好，我是客服小李（{i}）" for i in range(5)]
     with pytest.raises(replies.ReplyRefused, match="48 小时"):
-        await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="太晚了",
-                           now=now + timedelta(hours=49))
+        await _agent_reply(stack, thread_id, "太晚了", now + timedelta(hours=49))
     await stack.push(wxml.text_xml("还在吗", openid=OPENID))  # a new customer message reopens the window
-    await replies.send(stack.rt.db, stack.rt.settings, thread_id=thread_id, agent_id=None, text="在的",
-                       now=datetime.now(timezone.utc))
+    await _agent_reply(stack, thread_id, "在的", datetime.now(timezone.utc))
+
+
+async def _agent_reply(stack: Stack, thread_id: int, text: str, now: datetime) -> None:
+    async with stack.rt.db.uow() as session:  # as the web handler opens it
+        await replies.send(session, stack.rt.settings, thread_id=thread_id, agent_id=None, text=text, now=now)
 
 
 async def _count_delivered(stack: Stack, n: int) -> bool:

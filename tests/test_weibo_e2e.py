@@ -40,8 +40,10 @@ class Stack(Probe):
             return (await session.execute(select(Thread.id))).scalar_one()
 
     async def agent_reply(self, text: str, now: datetime | None = None) -> Message:
-        return await replies.send(self.rt.db, self.rt.settings, thread_id=await self.thread_id(), agent_id=None,
-                                  text=text, now=now or datetime.now(timezone.utc))
+        thread_id = await self.thread_id()
+        async with self.rt.db.uow() as session:
+            return await replies.send(session, self.rt.settings, thread_id=thread_id, agent_id=None,
+                                      text=text, now=now or datetime.now(timezone.utc))
 
     def too_slow(self) -> None:
         self.rt.settings = replace(self.rt.settings, passive_budget=0.0)  # the bot is always too slow

@@ -5,6 +5,13 @@ copy of the database logs nobody in. Sessions live in the database, so every `ca
 process knows them. After MAX_FAILURES wrong passwords in a row the agent is locked for
 LOCKOUT (however many attempts arrive at once), and every failure is answered only after
 FAILURE_DELAY.
+
+Unlike the other desk services (bot/desk/__init__.py), these open their own transactions:
+a login attempt is counted in a committed transaction of its own before its password is
+checked, and stays counted whatever the rest of the request does; the argon2 hash of a new
+agent's password is computed before any transaction opens (it is slow on purpose);
+and the rest (sessions, tokens, grants) are the whole of what their caller, the login
+middleware or a CLI command, does.
 """
 from __future__ import annotations
 

@@ -6,6 +6,10 @@ capacity) and when an agent goes online, in every `carebot serve` process at onc
 assignment locks the chosen agent's row before counting what they hold, and takes the item
 with the same conditional UPDATE as a manual claim: an item never goes to two agents, and
 an agent never gets more than the capacity, however many processes assign at the same time.
+
+`set_capacity`, `set_status` and `assign_one` work in the caller's unit of work, like every
+desk service; `run_account` opens one transaction per assignment instead (row locks held
+for one assignment, not for a whole pass), and `run_all` / `follow` are the background task.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A claim is one conditional UPDATE (`... WHERE claimed_by IS NULL`): when two agents claim the
 same item at the same moment the database lets exactly one win; the other learns who has it
-and nothing changes.
+and nothing changes. Like every desk service it works in the caller's session (the web
+handler opens it).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from bot.desk import events
 from bot.desk.access import NotFound, Refusal, Viewer
 from bot.desk.ticketing import STATUSES
 from bot.store import audit, inbox, ownership
-from bot.store.db import Database
 from bot.store.inbox import PRIORITY_RANK
 from bot.store.models import Thread
 
@@ -99,13 +99,12 @@ def _row(values: Any) -> InboxRow:
                     first_due if first_response_at is None else resolution_due)  # the next target due
 
 
-async def list_items(db: Database, viewer: Viewer, flt: InboxFilter) -> list[InboxRow]:
+async def list_items(session: AsyncSession, viewer: Viewer, flt: InboxFilter) -> list[InboxRow]:
     """Open items: higher priority first, then the longest waiting."""
-    async with db.sessions() as session:
-        found = await inbox.open_rows(session, viewer.visible(Thread.account_id), unclaimed=flt.view == "unassigned",
-                                      claimed_by=viewer.id if flt.view == "mine" else None,
-                                      account_slug=flt.account, priority=flt.priority, ticket_status=flt.status,
-                                      limit=LIMIT)
+    found = await inbox.open_rows(session, viewer.visible(Thread.account_id), unclaimed=flt.view == "unassigned",
+                                  claimed_by=viewer.id if flt.view == "mine" else None,
+                                  account_slug=flt.account, priority=flt.priority, ticket_status=flt.status,
+                                  limit=LIMIT)
     return [_row(values) for values in found]
 
 
@@ -114,17 +113,17 @@ async def open_item_row(session: AsyncSession, viewer: Viewer, thread_id: int) -
     return _row(found) if found else None
 
 
-async def claim(db: Database, viewer: Viewer, item_id: int, now: datetime) -> int:
-    """Take the item for `viewer`; its thread id, or ClaimConflict / NotFound."""
-    async with db.uow() as session:
-        won = await inbox.claim(session, item_id, viewer.id, now, viewer.visible(Thread.account_id))
-        if won is None:
-            raise await _why_not(session, viewer, item_id)
-        await ownership.claimed(session, won, viewer.id, now)
-        await audit.record(session, viewer.username, "inbox.claim", "inbox", item_id, now=now,
-                           before={"claimed_by": None}, after={"claimed_by": viewer.username, "thread_id": won})
-        await events.rows_changed(session, "inbox", thread_id=won)
-        return won
+async def claim(session: AsyncSession, viewer: Viewer, item_id: int, now: datetime) -> int:
+    """Take the item for `viewer` in the caller's unit of work; its thread id, or
+    ClaimConflict / NotFound."""
+    won = await inbox.claim(session, item_id, viewer.id, now, viewer.visible(Thread.account_id))
+    if won is None:
+        raise await _why_not(session, viewer, item_id)
+    await ownership.claimed(session, won, viewer.id, now)
+    await audit.record(session, viewer.username, "inbox.claim", "inbox", item_id, now=now,
+                       before={"claimed_by": None}, after={"claimed_by": viewer.username, "thread_id": won})
+    await events.rows_changed(session, "inbox", thread_id=won)
+    return won
 
 
 async def _why_not(session: AsyncSession, viewer: Viewer, item_id: int) -> Exception:

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.reply_window import window_problem
 from bot.settings import Settings
 from bot.store import outbox, threads, tickets
-from bot.store.db import Database
 from bot.store.models import Customer, Message, Thread
 
 
@@ -25,19 +24,18 @@ class ReplyRefused(Exception):
         self.reason = reason
 
 
-async def send(db: Database, settings: Settings, *, thread_id: int, agent_id: int | None, text: str,
+async def send(session: AsyncSession, settings: Settings, *, thread_id: int, agent_id: int | None, text: str,
                now: datetime) -> Message:
-    """Queue an agent's reply for delivery, or raise ReplyRefused."""
-    async with db.uow() as session:
-        thread = await threads.locked(session, thread_id)
-        if thread is None:
-            raise ReplyRefused("会话不存在")
-        return await queue(session, settings, thread, agent_id=agent_id, text=text, now=now)
+    """Queue an agent's reply for delivery in the caller's unit of work, or raise ReplyRefused."""
+    thread = await threads.locked(session, thread_id)
+    if thread is None:
+        raise ReplyRefused("会话不存在")
+    return await queue(session, settings, thread, agent_id=agent_id, text=text, now=now)
 
 
 async def queue(session: AsyncSession, settings: Settings, thread: Thread, *, agent_id: int | None, text: str,
                 now: datetime) -> Message:
-    """`send` inside the caller's unit of work (the thread row locked by the caller)."""
+    """`send` for a thread whose row the caller has locked already."""
     if not text.strip():
         raise ReplyRefused("回复内容不能为空")
     customer = await session.get(Customer, thread.customer_id)

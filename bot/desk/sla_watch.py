@@ -2,7 +2,8 @@
 
 Any number of processes check at once; `mark_breaches` makes sure each breach is reported
 by exactly one of them. The webhook POST runs on its own task behind a queue: a slow or
-failing receiver costs retries and a log line, never a delayed check.
+failing receiver costs retries and a log line, never a delayed check. A background task, it
+opens its own transaction for each pass (no request to take one from).
 """
 from __future__ import annotations
 

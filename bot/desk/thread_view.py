@@ -1,16 +1,18 @@
-"""One thread as an agent reads it: the whole history, the customer, their tickets, the window."""
+"""One thread as an agent reads it: the whole history, the customer, their tickets, the window
+(read in the caller's session)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.desk import replies
 from bot.desk.access import NotFound, Viewer
 from bot.desk.queue import InboxRow, open_item_row
 from bot.settings import Settings
 from bot.store import agents, threads, tickets
-from bot.store.db import Database
 from bot.store.models import Account, Agent, Customer, Message, Thread, Ticket
 
 ATTACHMENT_FIELDS = ("PicUrl", "MediaId", "ThumbMediaId", "Url", "Format", "Title", "Label")
@@ -68,17 +70,17 @@ def message_json(message: Message, names: dict[int, str]) -> dict[str, Any]:
             "attachment": _attachment(message), "created_at": message.created_at.isoformat()}
 
 
-async def load(db: Database, settings: Settings, viewer: Viewer, thread_id: int, now: datetime) -> ThreadView:
-    async with db.sessions() as session:
-        thread = await session.get(Thread, thread_id)
-        if thread is None or not viewer.sees(thread.account_id):
-            raise NotFound("会话不存在")
-        account = await session.get(Account, thread.account_id)
-        messages = await threads.history(session, thread_id)
-        names = await agents.names(session)
-        customer_tickets = await tickets.all_of_customer(session, thread.customer_id)
-        item = await open_item_row(session, viewer, thread_id)
-        members = await agents.members(session, thread.account_id)
+async def load(session: AsyncSession, settings: Settings, viewer: Viewer, thread_id: int,
+               now: datetime) -> ThreadView:
+    thread = await session.get(Thread, thread_id)
+    if thread is None or not viewer.sees(thread.account_id):
+        raise NotFound("会话不存在")
+    account = await session.get(Account, thread.account_id)
+    messages = await threads.history(session, thread_id)
+    names = await agents.names(session)
+    customer_tickets = await tickets.all_of_customer(session, thread.customer_id)
+    item = await open_item_row(session, viewer, thread_id)
+    members = await agents.members(session, thread.account_id)
     seconds, left = replies.window_left(thread, thread.customer, settings, now)
     return ThreadView(thread, account, thread.customer, [message_json(m, names) for m in messages], item,
                       customer_tickets, seconds, left, members)

@@ -24,7 +24,8 @@ async def add_reply(request: web.Request, viewer: Viewer, fields: Mapping[str, A
     """Admins only; CannedError for bad or duplicate input."""
     viewer.require_admin()
     values = {name: value if isinstance(value := fields.get(name), str) else "" for name in ("shortcut", "text", "title")}
-    return await canned_admin.add(runtime_of(request).db, actor=viewer.username, now=now(), **values)
+    async with runtime_of(request).db.uow() as session:
+        return await canned_admin.add(session, actor=viewer.username, now=now(), **values)
 
 
 async def api_search(request: web.Request) -> web.Response:
@@ -51,7 +52,8 @@ async def api_remove(request: web.Request) -> web.Response:
     if reply is None:
         raise ApiError(404, "快捷回复不存在")
     viewer.require_admin()
-    await canned_admin.remove(runtime_of(request).db, actor=viewer.username, shortcut=reply.shortcut, now=now())
+    async with runtime_of(request).db.uow() as session:
+        await canned_admin.remove(session, actor=viewer.username, shortcut=reply.shortcut, now=now())
     return web.Response(status=204)
 
 
@@ -75,8 +77,9 @@ async def admin_submit(request: web.Request) -> web.StreamResponse:
     form = dict(await request.post())
     try:
         if form.get("action") == "remove":
-            await canned_admin.remove(runtime_of(request).db, actor=viewer.username,
-                                        shortcut=str(form.get("shortcut", "")), now=now())
+            async with runtime_of(request).db.uow() as session:
+                await canned_admin.remove(session, actor=viewer.username, shortcut=str(form.get("shortcut", "")),
+                                          now=now())
         else:
             await add_reply(request, viewer, form)
     except canned.CannedError as exc:

@@ -27,7 +27,8 @@ async def list_inbox(request: web.Request) -> web.Response:
         flt = queue.InboxFilter.parse(request.query)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    rows = await queue.list_items(runtime_of(request).db, viewer, flt)
+    async with runtime_of(request).db.sessions() as session:
+        rows = await queue.list_items(session, viewer, flt)
     moment = now()
     return web.json_response({"items": [row.as_json(moment) for row in rows]})
 
@@ -35,7 +36,8 @@ async def list_inbox(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     viewer = api_viewer(request)
     try:
-        thread_id = await queue.claim(runtime_of(request).db, viewer, _id(request), now())
+        async with runtime_of(request).db.uow() as session:
+            thread_id = await queue.claim(session, viewer, _id(request), now())
     except queue.ClaimConflict as exc:
         raise ApiError(409, exc.reason, holder=exc.holder) from None
     return web.json_response({"id": _id(request), "thread_id": thread_id, "claimed_by": viewer.username})
@@ -44,7 +46,8 @@ async def claim(request: web.Request) -> web.Response:
 async def get_thread(request: web.Request) -> web.Response:
     viewer = api_viewer(request)
     rt = runtime_of(request)
-    view = await thread_view.load(rt.db, rt.settings, viewer, _id(request), now())
+    async with rt.db.sessions() as session:
+        view = await thread_view.load(session, rt.settings, viewer, _id(request), now())
     return web.json_response(view.as_json(now()))
 
 
@@ -64,7 +67,8 @@ async def reply(request: web.Request) -> web.Response:
 
     async def run() -> web.Response:
         try:
-            message = await handling.reply(rt.db, rt.settings, viewer, _id(request), text, now())
+            async with rt.db.uow() as session:
+                message = await handling.reply(session, rt.settings, viewer, _id(request), text, now())
         except ReplyRefused as exc:
             raise ApiError(422, exc.reason) from None
         rt.wake_sender()
@@ -77,7 +81,8 @@ async def add_note(request: web.Request) -> web.Response:
     viewer, text = api_viewer(request), await _text(request)
 
     async def run() -> web.Response:
-        message = await handling.note(runtime_of(request).db, viewer, _id(request), text, now())
+        async with runtime_of(request).db.uow() as session:
+            message = await handling.note(session, viewer, _id(request), text, now())
         return web.json_response({"id": message.id}, status=201)
 
     return await _act(request, run)
@@ -90,7 +95,8 @@ async def transfer(request: web.Request) -> web.Response:
         raise ApiError(422, "字段 to 必须是客服用户名，或为 null（退回队列）")
 
     async def run() -> web.Response:
-        await handling.transfer(runtime_of(request).db, viewer, _id(request), to, now())
+        async with runtime_of(request).db.uow() as session:
+            await handling.transfer(session, viewer, _id(request), to, now())
         return web.json_response({"id": _id(request), "to": to})
 
     return await _act(request, run)
@@ -100,7 +106,8 @@ async def release(request: web.Request) -> web.Response:
     viewer = api_viewer(request)
 
     async def run() -> web.Response:
-        await handling.transfer(runtime_of(request).db, viewer, _id(request), None, now())
+        async with runtime_of(request).db.uow() as session:
+            await handling.transfer(session, viewer, _id(request), None, now())
         return web.json_response({"id": _id(request), "owner": "queue"})
 
     return await _act(request, run)
@@ -114,7 +121,8 @@ async def resolve(request: web.Request) -> web.Response:
         raise ApiError(422, "字段 ask_rating 必须是 true 或 false")
 
     async def run() -> web.Response:
-        await handling.resolve(rt.db, rt.settings, viewer, _id(request), now(), ask_rating=ask_rating)
+        async with rt.db.uow() as session:
+            await handling.resolve(session, rt.settings, viewer, _id(request), now(), ask_rating=ask_rating)
         rt.wake_sender()  # the rating question, when asked, goes through the outbox
         return web.json_response({"id": _id(request), "owner": "bot"})
 

@@ -39,7 +39,8 @@ def _filter(request: web.Request) -> queue.InboxFilter:
 async def inbox_page(request: web.Request) -> web.StreamResponse:
     viewer = page_viewer(request)
     flt = _filter(request)
-    rows = await queue.list_items(runtime_of(request).db, viewer, flt)
+    async with runtime_of(request).db.sessions() as session:
+        rows = await queue.list_items(session, viewer, flt)
     return aiohttp_jinja2.render_template("inbox.html", request, {
         **labels(), "nav": "inbox", "flt": flt, "rows": rows, "now": now(),
         "accounts": await _accounts(request, viewer), "priorities": queue.PRIORITIES,
@@ -49,7 +50,8 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
 async def inbox_rows(request: web.Request) -> web.StreamResponse:
     """The table body alone, fetched again on every live event."""
     viewer = page_viewer(request)
-    rows = await queue.list_items(runtime_of(request).db, viewer, _filter(request))
+    async with runtime_of(request).db.sessions() as session:
+        rows = await queue.list_items(session, viewer, _filter(request))
     return aiohttp_jinja2.render_template("inbox_rows.html", request, {**labels(), "rows": rows, "now": now()})
 
 
@@ -60,7 +62,8 @@ async def _view(request: web.Request) -> tuple[Viewer, thread_view.ThreadView]:
         thread_id = int_param(request.match_info["id"], "id")
     except ApiError:
         raise NotFound("会话不存在") from None
-    return viewer, await thread_view.load(rt.db, rt.settings, viewer, thread_id, now())
+    async with rt.db.sessions() as session:
+        return viewer, await thread_view.load(session, rt.settings, viewer, thread_id, now())
 
 
 async def thread_page(request: web.Request) -> web.StreamResponse:
