@@ -8,7 +8,8 @@ from bot.channels import admin, registry
 from bot.channels.base import Channel
 from bot.channels.weibo.webhook import WeiboWebhook
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import ReplyWindow, Settings
+from bot.settings.channels import REPLY_WINDOWS
 from bot.store.db import Database
 from bot.web import inbox_pages
 from bot.web.app import create_app
@@ -60,3 +61,18 @@ def test_without_registration_there_is_no_toy() -> None:
     assert "toy" not in {channel.platform for channel in registry.CHANNELS}
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["account", "add", "toy", "--slug", "shop"])
+
+
+def test_every_channel_that_replies_declares_its_reply_window() -> None:
+    """Settings may not import the channels, so each window is listed by platform name in
+    bot/settings/channels.py; a channel whose replies are queued must be listed there (else it
+    would silently get WeChat's)."""
+    assert [c.platform for c in registry.CHANNELS if c.outbound and c.platform not in REPLY_WINDOWS] == []
+
+
+def test_each_platform_reads_its_own_window_settings() -> None:
+    settings = Settings.from_env({"CAREBOT_WINDOW_HOURS": "24", "CAREBOT_WINDOW_MESSAGES": "3",
+                                  "CAREBOT_WEIBO_WINDOW_HOURS": "72", "CAREBOT_WEIBO_MENTION_REPLIES": "2"})
+    assert settings.reply_window("wechat") == ReplyWindow(24, 3, 3)
+    assert settings.reply_window("weibo") == ReplyWindow(72, None, 2)  # 0 messages: no count limit
+    assert settings.reply_window("console") == ReplyWindow(24, 3, 3)  # no window of its own: WeChat's
