@@ -4,8 +4,8 @@ often we may write to a customer after they wrote), which is the platform's rule
 
 Each platform's own settings are one group (`WeChatSettings`, `WeiboSettings`) with its reply
 window, listed in `REPLY_WINDOWS`. This layer may not import bot.channels, so the platform
-names are spelled here; a channel without its own window (the console, a new channel until it
-adds its group here) gets WeChat's.
+names are spelled here. A channel that queues replies must be listed (tests/test_channel_registry.py
+checks); one that does not (the console) gets WeChat's window.
 """
 from __future__ import annotations
 
