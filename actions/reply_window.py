@@ -1,7 +1,7 @@
 """The platforms' reply windows: whether the bot or an agent may still message a customer.
 
-A pure rule over the thread and the customer, kept with the actions (the lowest layer above
-the store) because the agents' replies (bot.desk.replies) and the rating request
+A pure rule over the thread and the customer, kept with the actions (the layer below both the
+conversation and the desk) because the agents' replies (bot.desk.replies) and the rating request
 (actions.csat) both ask it.
 """
 from __future__ import annotations
