@@ -38,3 +38,29 @@ async def entries(session: AsyncSession, entity: str, entity_id: int | str) -> l
                                                           AuditEntry.entity_id == str(entity_id))
                                  .order_by(AuditEntry.id))
     return list(rows.scalars())
+
+
+async def search(session: AsyncSession, *, actor: str | None = None, action: str | None = None,
+                 entity: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                 limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], bool]:
+    """Entries matching every filter given, newest first, one page; and whether more follow
+    (one row more is read instead of counting the whole log)."""
+    query = select(AuditEntry)
+    for column, value in ((AuditEntry.actor, actor), (AuditEntry.action, action), (AuditEntry.entity, entity)):
+        if value:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.created_at < until)
+    rows = list((await session.execute(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit + 1))).scalars())
+    return rows[:limit], len(rows) > limit
+
+
+async def facets(session: AsyncSession) -> dict[str, list[str]]:
+    """The actors, actions and object types that occur: the choices of the audit page's filters."""
+    result = {}
+    for name, column in (("actors", AuditEntry.actor), ("actions", AuditEntry.action),
+                         ("entities", AuditEntry.entity)):
+        result[name] = list((await session.execute(select(column).distinct().order_by(column))).scalars())
+    return result

@@ -17,7 +17,7 @@ from bot.desk.access import Viewer
 from bot.desk.events import EventBus
 from bot.runtime import Runtime
 from bot.store.models import Thread
-from bot.web import auth, formatting, inbox_api, inbox_pages
+from bot.web import audit_pages, auth, formatting, inbox_api, inbox_pages, report_pages
 from bot.web.context import EVENTS, RT
 from bot.web.openapi import OPENAPI, PREFIX, api_route, openapi_document
 
@@ -88,6 +88,8 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     auth.setup_routes(app)
     inbox_pages.setup_routes(app)
     inbox_api.setup_routes(app)
+    report_pages.setup_routes(app)
+    audit_pages.setup_routes(app)
 
     async def event_bus(app: web.Application) -> AsyncIterator[None]:
         await bus.start()
