@@ -17,7 +17,7 @@ import sys
 
 from aiohttp import web
 
-from bot import cli_agents, cli_models, cli_nlu, cli_reports, cli_tickets
+from bot import cli_agents, cli_misses, cli_models, cli_nlu, cli_reports, cli_tickets
 from bot.channels import console, registry
 from bot.nlu import worker_records
 from bot.nlu.pool import NluUnavailable
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     cli_agents.add_parsers(sub)
     cli_models.add_parsers(sub)
+    cli_misses.add_parsers(sub)
     cli_tickets.add_parsers(sub, account)
     cli_reports.add_parsers(sub)
     return parser

@@ -38,7 +38,7 @@ from bot.nlu.result import Parse
 from bot.conversation.policy import Decision, ThreadState, asks_ticket_status, decide, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
-from bot.store import accounts, faq, grouped, outbox, threads, undecided
+from bot.store import accounts, faq, grouped, misses, outbox, threads, undecided
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
@@ -351,6 +351,8 @@ class Conversation:
         row = records.decided(action, decision, parse)
         for column, value in row.items():
             setattr(inbound, column, value)
+        if (kind := records.missed(action, decision)) is not None and normalised:
+            await misses.record(session, inbound, thread, kind=kind, key=normalised)
         state = records.reply_state(passive_until)
         replies = [Message(**reply) for reply in records.replies(thread.id, inbound.id, result.replies, action, now,
                                                                  state)]

@@ -38,6 +38,16 @@ def decided(action: str, decision: Decision | None, parse: Parse | None) -> dict
             "ranking": parse.ranking if parse else None}
 
 
+def missed(action: str, decision: Decision | None) -> str | None:
+    """The kind of miss a decision is (what the admins' misses page lists), or None: the bot
+    offered a clarify menu, declined, or gave the thread to people because it failed."""
+    if action in ("clarify", "decline"):
+        return action
+    if action == "handoff" and decision is not None and decision.reason == "bot_failed":
+        return "bot_failed"
+    return None
+
+
 def reply_state(passive_until: float | None) -> str:
     """`passive` if the caller can still answer in its own response (a loop time), else `pending`."""
     in_time = passive_until is not None and asyncio.get_running_loop().time() < passive_until

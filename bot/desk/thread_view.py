@@ -12,7 +12,7 @@ from bot.desk import replies
 from bot.desk.access import NotFound, Viewer
 from bot.desk.queue import InboxRow, open_item_row
 from bot.settings import Settings
-from bot.store import agents, threads, tickets
+from bot.store import agents, misses, threads, tickets
 from bot.store.models import Account, Agent, Customer, Message, Thread, Ticket
 
 ATTACHMENT_FIELDS = ("PicUrl", "MediaId", "ThumbMediaId", "Url", "Format", "Title", "Label")
@@ -31,6 +31,7 @@ class ThreadView:
     window_seconds: int
     window_messages: int | None  # None: the platform sets no count
     agents: list[Agent] = field(default_factory=list)
+    flagged: frozenset[int] = frozenset()  # bot replies an agent said were wrong ("机器人答错了")
 
     def held_by(self, viewer: Viewer) -> bool:
         return self.item is not None and (self.thread.agent_id == viewer.id or viewer.is_admin) \
@@ -81,6 +82,7 @@ async def load(session: AsyncSession, settings: Settings, viewer: Viewer, thread
     customer_tickets = await tickets.all_of_customer(session, thread.customer_id)
     item = await open_item_row(session, viewer, thread_id)
     members = await agents.members(session, thread.account_id)
+    flagged = await misses.flagged_replies(session, thread_id)
     seconds, left = replies.window_left(thread, thread.customer, settings, now)
     return ThreadView(thread, account, thread.customer, [message_json(m, names) for m in messages], item,
-                      customer_tickets, seconds, left, members)
+                      customer_tickets, seconds, left, members, flagged)

@@ -28,7 +28,7 @@ from bot.nlu.names import to_rasa
 from bot.nlu.normalize import normalise
 from bot.nlu.pool import NluUnavailable, worker_command
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store import faq, nlu_models
+from bot.store import faq, intent_examples, nlu_models
 from bot.store.db import Database
 from bot.store.models import NluModel
 
@@ -60,14 +60,25 @@ async def load_default_faqs(db: Database, settings: Settings) -> bool:
     return True
 
 
-async def assemble(db: Database, settings: Settings, directory: Path) -> TrainingSet:
-    """Write nlu.yml and config.yml for Rasa into `directory`; return them with their hash."""
+def conversation_intents(settings: Settings) -> list[str]:
+    """The intents of nlu_data/conversation.yml (complain, out_of_scope, ...): what besides the
+    FAQs an admin may add an example to."""
+    conversation, _ = rasa_yaml.read(settings.nlu_data_dir / CONVERSATION_FILE)
+    return [block.name for block in conversation if not block.name.startswith("faq/")]
+
+
+async def training_blocks(db: Database, settings: Settings) -> list[rasa_yaml.IntentBlock]:
+    """Every intent's examples as the next training reads them: normalised, each text once
+    (the first intent to claim it keeps it); FAQ intents under their Rasa names."""
     async with db.sessions() as session:
         records = await faq.records(session)
+        added = await intent_examples.by_intent(session)
     conversation, _ = rasa_yaml.read(settings.nlu_data_dir / CONVERSATION_FILE)
     # the title question an admin wrote is an example too: with 3-5 examples every phrasing counts
     blocks = [rasa_yaml.IntentBlock(to_rasa(r.name), (r.question, *r.examples)) for r in records]
-    blocks += [b for b in conversation if not b.name.startswith("faq/")]
+    # the examples admins added (labelled misses) follow the repository's own
+    blocks += [rasa_yaml.IntentBlock(b.name, (*b.examples, *added.get(b.name, ())))
+               for b in conversation if not b.name.startswith("faq/")]
     seen: set[str] = set()
     normalised_blocks = []
     for block in blocks:
@@ -79,6 +90,12 @@ async def assemble(db: Database, settings: Settings, directory: Path) -> Trainin
                 examples.append(text)
         if examples:
             normalised_blocks.append(rasa_yaml.IntentBlock(block.name, tuple(examples)))
+    return normalised_blocks
+
+
+async def assemble(db: Database, settings: Settings, directory: Path) -> TrainingSet:
+    """Write nlu.yml and config.yml for Rasa into `directory`; return them with their hash."""
+    normalised_blocks = await training_blocks(db, settings)
     directory.mkdir(parents=True, exist_ok=True)
     nlu_text = rasa_yaml.render(normalised_blocks, {})
     (directory / "nlu.yml").write_text(nlu_text, encoding="utf-8")

@@ -78,3 +78,18 @@ async def upsert(session: AsyncSession, wanted: list[FaqRecord], *, replace: boo
         counts["removed"] = len(gone)
     await session.flush()
     return counts
+
+
+async def add_example(session: AsyncSession, name: str, text: str) -> bool:
+    """One more example of the FAQ `name` (it must exist); False when it already has this one."""
+    intent = (await session.execute(select(FaqIntent).where(FaqIntent.name == name))).scalar_one()
+    if any(example.text == text for example in intent.examples):
+        return False
+    intent.examples.append(FaqExample(text=text))
+    await session.flush()
+    return True
+
+
+async def name_of_question(session: AsyncSession, question: str) -> str | None:
+    """The FAQ whose title question this is, if any (two FAQs with one title confuse admins)."""
+    return (await session.execute(select(FaqIntent.name).where(FaqIntent.question == question))).scalars().first()

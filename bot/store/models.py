@@ -378,3 +378,47 @@ class CsatRating(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     rated_at: Mapped[datetime | None] = mapped_column()
+
+
+class Miss(Base):
+    """A customer message the bot did not understand: answered with a clarify menu, declined,
+    handed over because the bot failed, or flagged by an agent on one of the bot's replies.
+
+    Written when it happens (not derived from `messages` on every read) so that the open count
+    on every admin page is one indexed COUNT however large the message table grows. `key` is the
+    text as the model reads it (normalised), which is what a label adds to the training data.
+    """
+
+    __tablename__ = "misses"
+    __table_args__ = (Index("ix_misses_status_created", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # clarify | decline | bot_failed | flagged
+    text: Mapped[str] = mapped_column(Text)  # the customer's text as received
+    key: Mapped[str] = mapped_column(Text)  # normalised: what the model read, and what a label teaches it
+    action: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    # an agent's flag: the bot reply they said was wrong, and who they are
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    flagged_by: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | labelled | dismissed
+    label: Mapped[str | None] = mapped_column(String(128))  # the intent it was added to
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntentExample(Base):
+    """An example of a conversation intent (complain, out_of_scope, ...) an admin added, on top of
+    nlu_data/conversation.yml; FAQ examples live in faq_examples. Both feed the next training."""
+
+    __tablename__ = "intent_examples"
+    __table_args__ = (UniqueConstraint("intent", "text"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intent: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,11 +13,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.desk import misses
 from bot.desk.access import Viewer
 from bot.desk.events import EventBus
 from bot.runtime import Runtime
 from bot.store.models import Thread
-from bot.web import audit_pages, auth, formatting, inbox_api, inbox_pages, report_pages
+from bot.web import audit_pages, auth, formatting, inbox_api, inbox_pages, misses_web, report_pages
 from bot.web.context import EVENTS, RT
 from bot.web.openapi import OPENAPI, PREFIX, api_route, openapi_document
 
@@ -26,7 +27,10 @@ KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the stream ope
 
 
 async def _template_context(request: web.Request) -> dict:
-    return {"viewer": request.get(auth.VIEWER), "csrf_token": request.get(auth.CSRF) or ""}
+    viewer = request.get(auth.VIEWER)
+    # admins see how many misses wait for review on every page: one indexed COUNT
+    open_misses = await misses.open_count(request.app[RT].db) if viewer is not None and viewer.is_admin else 0
+    return {"viewer": viewer, "csrf_token": request.get(auth.CSRF) or "", "open_misses": open_misses}
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
@@ -90,6 +94,7 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     inbox_api.setup_routes(app)
     report_pages.setup_routes(app)
     audit_pages.setup_routes(app)
+    misses_web.setup_routes(app)
 
     async def event_bus(app: web.Application) -> AsyncIterator[None]:
         await bus.start()

@@ -86,6 +86,8 @@
     } else if (action === "release") {
       const result = await act(`/api/v1/threads/${threadId}/release`, undefined, "已退回队列");
       if (result.ok) location.href = "/inbox";
+    } else if (action === "flag-miss") {
+      await act(`/api/v1/messages/${button.dataset.message}/miss`, undefined, "已标记，管理员会在“未答好的问题”里处理");
     } else if (action === "resolve") {
       const body = {ask_rating: document.getElementById("ask-rating").checked};
       const result = await act(`/api/v1/threads/${threadId}/resolve`, body, "已解决，会话交还机器人");
