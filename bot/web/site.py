@@ -15,9 +15,10 @@ from aiohttp import web
 
 from bot.desk.access import Viewer
 from bot.desk.events import EventBus
+from bot.nlu.freshness import model_out_of_date
 from bot.runtime import Runtime
 from bot.store.models import Thread
-from bot.web import auth, formatting, inbox_api, inbox_pages
+from bot.web import auth, faq_web, formatting, inbox_api, inbox_pages
 from bot.web.context import EVENTS, RT
 from bot.web.openapi import OPENAPI, PREFIX, api_route, openapi_document
 
@@ -26,7 +27,11 @@ KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the stream ope
 
 
 async def _template_context(request: web.Request) -> dict:
-    return {"viewer": request.get(auth.VIEWER), "csrf_token": request.get(auth.CSRF) or ""}
+    viewer = request.get(auth.VIEWER)
+    # the admin pages say when FAQ edits wait for a retraining (remembered: cheap per page)
+    stale = (viewer is not None and viewer.is_admin and request.path.startswith("/admin")
+             and await model_out_of_date(request.app[RT].db, request.app[RT].settings))
+    return {"viewer": viewer, "csrf_token": request.get(auth.CSRF) or "", "model_out_of_date": stale}
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
@@ -88,6 +93,7 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     auth.setup_routes(app)
     inbox_pages.setup_routes(app)
     inbox_api.setup_routes(app)
+    faq_web.setup_routes(app)
 
     async def event_bus(app: web.Application) -> AsyncIterator[None]:
         await bus.start()
