@@ -141,8 +141,7 @@ nlu:
 - intent: faq/gift_card
   examples: |
     - 礼品卡怎么用
-    - 礼品卡能退吗
-  bad indentation here
+    礼品卡能退吗
 responses:
   utter_faq/gift_card:
   - text: "礼品卡可在结算页使用。"
@@ -170,7 +169,7 @@ async def test_import_export_and_pages(stack: AgentStack):
         before = await counts(stack)
         status, body = await call(http, "POST", f"{api}/import", root, params={"filename": "gift.yml"},
                                   data=BROKEN_YAML.encode())
-        assert status == 422 and body["line"] == 7 and "gift.yml 第 7 行" in body["error"]
+        assert status == 422 and body["line"] == 6 and "gift.yml 第 6 行" in body["error"]
         assert await counts(stack) == before
         status, body = await call(http, "POST", f"{api}/import", root, data=GOOD_YAML.encode())
         assert status == 200 and body == {"added": 1, "updated": 0, "removed": 0}
