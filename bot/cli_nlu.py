@@ -7,6 +7,7 @@ import os
 import sys
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bot import cli_models
@@ -14,13 +15,13 @@ from bot.channels import console
 from bot.conversation.evaluation import read_holdout, score
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
+from bot.desk import faq_admin
 from bot.nlu import quality, rasa_yaml
 from bot.nlu.normalize import is_meaningful
 from bot.nlu.pool import worker_command
 from bot.nlu.result import Parse
 from bot.nlu.training import active_model, assemble, ensure_model, progress, run_worker, save_figures, train
 from bot.runtime import CliError, Context, Runtime
-from bot.store import faq
 
 PARSE_CHUNK = 128
 
@@ -144,16 +145,15 @@ async def cmd_faq_import(ctx: Context, args: argparse.Namespace) -> None:
     except rasa_yaml.TrainingFileError as exc:
         raise CliError(f"invalid FAQ file, nothing changed: {exc}")
     async with ctx.database() as db:
-        async with db.uow() as session:
-            counts = await faq.upsert(session, records, replace=args.replace)
+        counts = await faq_admin.import_records(db, actor="cli", records=records, replace=args.replace,
+                                                source=str(args.file), now=datetime.now(timezone.utc))
     print(f"FAQ import: {counts['added']} added, {counts['updated']} updated, {counts['removed']} removed. "
           "Run `carebot train` to retrain (answers are live already).")
 
 
 async def cmd_faq_export(ctx: Context, args: argparse.Namespace) -> None:
     async with ctx.database() as db:
-        async with db.sessions() as session:
-            records = await faq.records(session)
+        records = await faq_admin.export_records(db)
     Path(args.file).write_text(rasa_yaml.render_faq(records), encoding="utf-8")
     print(f"Exported {len(records)} FAQ intents to {args.file}")
 

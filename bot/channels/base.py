@@ -36,4 +36,8 @@ class Channel:
     # adds `account add <platform>` and `simulate <platform>`: (this channel, the `account add`
     # sub-parsers, the `simulate` sub-parsers); each parser's `func` is called with (Context, args)
     commands: Callable[["Channel", Any, Any], None] | None = None
+    # how a long reply is cut into the platform's messages, and that limit in words (the FAQ
+    # page shows an admin the parts before an over-long answer is saved); None: never cut
+    reply_parts: Callable[[str], list[str]] | None = None
+    reply_limit: str = ""
 

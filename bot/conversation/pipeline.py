@@ -42,7 +42,7 @@ from bot.store import accounts, faq, grouped, misses, outbox, threads, undecided
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
-FAQ_NAMES_TTL = 2.0  # seconds; an FAQ an admin adds or deletes is known this much later
+FAQ_NAMES_TTL = 2.0  # seconds; an FAQ an admin adds, deletes or switches off for an account is known this much later
 GATHER_S = 0.002  # how long a group waits for more messages of the same burst
 KEEP_ATTEMPTS = 3  # a kept group that meets a deadlock is written again; a database that is down fails
 Understand = Callable[[list[str]], Awaitable[list[Parse]]]
@@ -86,7 +86,7 @@ class Conversation:
         self.understand = understand
         self.settings = settings
         self.clock = clock
-        self._faq_names: tuple[float, frozenset[str]] | None = None
+        self._faq_names: tuple[float, faq.Catalogue] | None = None
         self._reads: Batcher[InboundMessage, _Seen] = Batcher(self._look_up_group, gather=GATHER_S)
         self._writes: Batcher[_Ready, Outcome] = Batcher(
             self._write_group, serial=True, key=lambda ready: (ready.message.account, ready.message.sender),
@@ -183,11 +183,12 @@ class Conversation:
         async with self.db.uow() as session:
             return await outbox.queue_pending(session, reply_ids, self.clock(), passive_too=passive_too)
 
-    async def known_faqs(self, session: AsyncSession) -> frozenset[str]:
-        """FAQ names, cached for a moment: read for every message, changed by admins rarely."""
+    async def known_faqs(self, session: AsyncSession) -> faq.Catalogue:
+        """FAQ names and those switched off per account, cached for a moment: read for every
+        message, changed by admins rarely."""
         now = time.monotonic()
         if self._faq_names is None or now - self._faq_names[0] > FAQ_NAMES_TTL:
-            self._faq_names = (now, await faq.names(session))
+            self._faq_names = (now, await faq.catalogue(session))
         return self._faq_names[1]
 
     @staticmethod
@@ -268,7 +269,7 @@ class Conversation:
                 outcomes[index] = await self._outcome_of(session, stored_row)
                 continue
             row = rows.get((message.account, message.sender))
-            decision = None if kept else self._plain_faq(ready, row, known)
+            decision = None if kept or row is None else self._plain_faq(ready, row, known.known(row.account_id))
             if decision is None or row is None:
                 outcomes[index] = await self._decide_and_act(session, message, ready.normalised, ready.parse,
                                                              ready.passive_until, adopt=kept)
@@ -279,13 +280,12 @@ class Conversation:
             outcomes.update(zip((index for index, *_ in plain), answered))
         return [outcomes[index] for index in range(len(group))]
 
-    def _plain_faq(self, ready: _Ready, thread: grouped.ThreadRow | None, known: frozenset[str]) -> Decision | None:
+    def _plain_faq(self, ready: _Ready, thread: grouped.ThreadRow, known: frozenset[str]) -> Decision | None:
         """The decision if the message takes the bulk path: text from a customer of a
         bot-owned thread (no rating asked), answered with an FAQ. Everything else goes through
         `_decide_and_act`; what it does for such a message, `_answer_faqs` does for many."""
         message = ready.message
-        if (message.msg_type != "text" or thread is None or thread.owner != "bot"
-                or thread.csat_request_id is not None):
+        if message.msg_type != "text" or thread.owner != "bot" or thread.csat_request_id is not None:
             return None
         decision = self._decision(ready.parse, ready.normalised, _state(thread), known, message.public)
         return decision if decision.action == "answer_faq" else None
@@ -294,11 +294,13 @@ class Conversation:
                            now: datetime) -> list[Outcome]:
         """Store the messages and their FAQ answers with a few bulk statements: the rows and
         outcomes `_decide_and_act` would build one by one (records.py), written together."""
-        answers = await faq.answers(session, {decision.faq or "" for *_, decision in plain})
+        answers = await faq.answers(session, {(decision.faq or "", thread.account_id)
+                                              for _, _, thread, decision in plain})
         rows = [{**records.inbound(ready.message, thread.id, now), **records.decided("answer_faq", decision, ready.parse)}
                 for _, ready, thread, decision in plain]
         inbound_ids = await grouped.insert_messages(session, rows)
-        said = [[answers.get(decision.faq or "") or texts.FAQ_MISSING] for *_, decision in plain]
+        said = [[answers.get((decision.faq or "", thread.account_id)) or texts.FAQ_MISSING]
+                for _, _, thread, decision in plain]
         states = [records.reply_state(ready.passive_until) for _, ready, _, _ in plain]
         reply_ids = await grouped.insert_messages(session, [
             reply for (_, _, thread, _), replies, inbound_id, state in zip(plain, said, inbound_ids, states)
@@ -343,8 +345,9 @@ class Conversation:
         elif message.msg_type != "text":
             result, action, decision = ActionResult([texts.NOT_TEXT]), "not_text", None
         else:
-            decision = self._decision(parse, normalised, _state(thread), await self.known_faqs(session),
-                                      message.public)
+            # an FAQ switched off for this account is one the bot does not know here: clarify or hand over
+            known = (await self.known_faqs(session)).known(thread.account_id)
+            decision = self._decision(parse, normalised, _state(thread), known, message.public)
             result = await self._act(session, thread, inbound, decision, normalised, now)
             action = decision.action
 

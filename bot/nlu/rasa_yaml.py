@@ -20,7 +20,7 @@ _INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(/[a-z0-9_]+)?$")
 class TrainingFileError(ValueError):
     def __init__(self, path: str, line: int, reason: str) -> None:
         super().__init__(f"{path}:{line}: {reason}")
-        self.line = line
+        self.line, self.reason = line, reason
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,13 @@ def _examples(node: yaml.Node, path: str, intent: str) -> tuple[str, ...]:
 
 def read(path: Path) -> tuple[list[IntentBlock], dict[str, str]]:
     """Intent blocks and the first text of each response, validated with line numbers."""
-    name = str(path)
+    return parse(path.read_bytes(), str(path))
+
+
+def parse(data: bytes, name: str) -> tuple[list[IntentBlock], dict[str, str]]:
+    """`read` of a file's bytes (an upload), `name` naming it in errors."""
     try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
+        root = yaml.compose(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise TrainingFileError(name, 1, "the file is not UTF-8 text")
     except yaml.MarkedYAMLError as exc:
@@ -118,17 +121,22 @@ def read(path: Path) -> tuple[list[IntentBlock], dict[str, str]]:
 
 def read_faq(path: Path) -> list[FaqRecord]:
     """FAQ intents of a file; every `faq/x` needs its `utter_faq/x` answer."""
-    intents, responses = read(path)
+    return parse_faq(path.read_bytes(), str(path))
+
+
+def parse_faq(data: bytes, name: str) -> list[FaqRecord]:
+    """`read_faq` of a file's bytes (an upload), `name` naming it in errors."""
+    intents, responses = parse(data, name)
     records = []
     for block in intents:
         if not is_faq(block.name):
             continue
         answer = responses.get("utter_" + block.name, "").strip()
         if not answer:
-            raise TrainingFileError(str(path), 1, f"intent {block.name} has no response utter_{block.name}")
+            raise TrainingFileError(name, 1, f"intent {block.name} has no response utter_{block.name}")
         records.append(FaqRecord(block.name, block.question or block.examples[0], block.examples, answer))
     if not records:
-        raise TrainingFileError(str(path), 1, "no faq/* intents in the file")
+        raise TrainingFileError(name, 1, "no faq/* intents in the file")
     return records
 
 

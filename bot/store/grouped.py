@@ -22,7 +22,7 @@ Sender = tuple[str, str]  # (account slug, the platform's customer id)
 _STORED_KEYS = (select(Message.dedupe_key, Message.state)
                 .where(Message.dedupe_key.in_(bindparam("keys", expanding=True))))
 _THREADS = (select(Account.slug, Customer.external_id, Thread.id, Thread.customer_id, Thread.owner,
-                   Thread.misunderstandings, Thread.clarify_options, Thread.csat_request_id)
+                   Thread.misunderstandings, Thread.clarify_options, Thread.csat_request_id, Thread.account_id)
             .join(Customer, Thread.customer_id == Customer.id)
             .join(Account, Customer.account_id == Account.id)
             .where(Account.slug.in_(bindparam("slugs", expanding=True)),
@@ -46,6 +46,7 @@ class ThreadRow:
     misunderstandings: int
     clarify_options: tuple[str, ...]
     csat_request_id: int | None
+    account_id: int
 
 
 async def stored_keys(session: AsyncSession, keys: list[str]) -> dict[str, str]:
@@ -68,7 +69,7 @@ async def threads_of(session: AsyncSession, senders: list[Sender], *, lock: bool
     found: dict[Sender, ThreadRow] = {}
     for slug, external, *row in rows:
         if (slug, external) in wanted:
-            found[(slug, external)] = ThreadRow(row[0], row[1], row[2], row[3], tuple(row[4] or ()), row[5])
+            found[(slug, external)] = ThreadRow(row[0], row[1], row[2], row[3], tuple(row[4] or ()), row[5], row[6])
     return found
 
 

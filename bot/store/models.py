@@ -258,6 +258,8 @@ class FaqIntent(Base):
         cascade="all, delete-orphan", order_by="FaqExample.id", lazy="selectin")
     answer: Mapped["FaqAnswer | None"] = relationship(
         cascade="all, delete-orphan", uselist=False, lazy="selectin")
+    overrides: Mapped[list["FaqOverride"]] = relationship(
+        cascade="all, delete-orphan", order_by="FaqOverride.account_id", lazy="selectin")
 
 
 class FaqExample(Base):
@@ -273,6 +275,21 @@ class FaqAnswer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     intent_id: Mapped[int] = mapped_column(ForeignKey("faq_intents.id", ondelete="CASCADE"), unique=True)
     text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class FaqOverride(Base):
+    """One account's own version of an FAQ: its answer instead of the default (a regional
+    account's store hours), or the FAQ switched off there (`enabled` false: the bot treats
+    the question as one it does not know for that account's customers)."""
+
+    __tablename__ = "faq_overrides"
+    __table_args__ = (UniqueConstraint("intent_id", "account_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intent_id: Mapped[int] = mapped_column(ForeignKey("faq_intents.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    answer: Mapped[str | None] = mapped_column(Text)  # None: the default answer
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

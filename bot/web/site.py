@@ -16,9 +16,10 @@ from aiohttp import web
 from bot.desk import misses
 from bot.desk.access import Viewer
 from bot.desk.events import EventBus
+from bot.nlu.freshness import model_out_of_date
 from bot.runtime import Runtime
 from bot.store.models import Thread
-from bot.web import audit_pages, auth, formatting, inbox_api, inbox_pages, misses_web, report_pages
+from bot.web import audit_pages, auth, faq_web, formatting, inbox_api, inbox_pages, misses_web, report_pages
 from bot.web.context import EVENTS, RT
 from bot.web.openapi import OPENAPI, PREFIX, api_route, openapi_document
 
@@ -28,9 +29,14 @@ KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the stream ope
 
 async def _template_context(request: web.Request) -> dict:
     viewer = request.get(auth.VIEWER)
+    admin = viewer is not None and viewer.is_admin
     # admins see how many misses wait for review on every page: one indexed COUNT
-    open_misses = await misses.open_count(request.app[RT].db) if viewer is not None and viewer.is_admin else 0
-    return {"viewer": viewer, "csrf_token": request.get(auth.CSRF) or "", "open_misses": open_misses}
+    open_misses = await misses.open_count(request.app[RT].db) if admin else 0
+    # the admin pages say when FAQ edits wait for a retraining (remembered: cheap per page)
+    stale = (admin and request.path.startswith("/admin")
+             and await model_out_of_date(request.app[RT].db, request.app[RT].settings))
+    return {"viewer": viewer, "csrf_token": request.get(auth.CSRF) or "", "open_misses": open_misses,
+            "model_out_of_date": stale}
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
@@ -95,6 +101,7 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     report_pages.setup_routes(app)
     audit_pages.setup_routes(app)
     misses_web.setup_routes(app)
+    faq_web.setup_routes(app)
 
     async def event_bus(app: web.Application) -> AsyncIterator[None]:
         await bus.start()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.channels.base import Channel, Outbound
 from bot.channels.wechat import cli
 from bot.channels.wechat.api import WeChatApi
-from bot.channels.wechat.inbound import PLATFORM
+from bot.channels.wechat.inbound import MAX_REPLY_BYTES, PLATFORM, split_content
 from bot.channels.wechat.webhook import WeChatWebhook, wechat_credentials
 from bot.runtime import Runtime
 from bot.store.models import Account
@@ -23,4 +23,5 @@ def outbound(rt: Runtime) -> Outbound:
     return Outbound(send, api.close)
 
 
-CHANNEL = Channel(PLATFORM, "WeChat", "微信", webhook=WeChatWebhook, outbound=outbound, commands=cli.add_commands)
+CHANNEL = Channel(PLATFORM, "WeChat", "微信", webhook=WeChatWebhook, outbound=outbound, commands=cli.add_commands,
+                  reply_parts=split_content, reply_limit=f"{MAX_REPLY_BYTES} 字节")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.channels.base import Channel, Outbound
 from bot.channels.weibo import cli
 from bot.channels.weibo.api import WeiboApi
-from bot.channels.weibo.inbound import PLATFORM
+from bot.channels.weibo.inbound import MAX_REPLY_CHARS, PLATFORM, split_reply
 from bot.channels.weibo.webhook import WeiboWebhook, weibo_credentials
 from bot.runtime import Runtime
 from bot.store.models import Account
@@ -22,4 +22,5 @@ def outbound(rt: Runtime) -> Outbound:
     return Outbound(send, api.close)
 
 
-CHANNEL = Channel(PLATFORM, "Weibo", "微博", webhook=WeiboWebhook, outbound=outbound, commands=cli.add_commands)
+CHANNEL = Channel(PLATFORM, "Weibo", "微博", webhook=WeiboWebhook, outbound=outbound, commands=cli.add_commands,
+                  reply_parts=split_reply, reply_limit=f"{MAX_REPLY_CHARS} 字")
