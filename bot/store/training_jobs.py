@@ -22,11 +22,12 @@ ABANDONED = "the process running this training stopped (no heartbeat for 60 s)"
 
 
 class Busy(Exception):
-    """Another training holds the lock; `job` is it."""
+    """Another training holds the lock: which job, whose, since when (values: the session
+    that saw it is rolled back)."""
 
     def __init__(self, job: TrainingJob) -> None:
+        self.job_id, self.actor, self.started_at = job.id, job.actor, job.started_at
         super().__init__(f"training {job.id} is running (started by {job.actor} at {job.started_at:%Y-%m-%d %H:%M:%S} UTC)")
-        self.job = job
 
 
 async def start(session: AsyncSession, actor: str, holder: str, now: datetime) -> TrainingJob:

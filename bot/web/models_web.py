@@ -54,9 +54,9 @@ async def start_training(request: web.Request, viewer: Viewer, force: bool = Fal
     try:
         job_id = await retraining.begin(rt.db, actor=viewer.username)
     except training_jobs.Busy as exc:
-        started = exc.job.started_at.astimezone(ZoneInfo(rt.settings.timezone))
-        raise ApiError(409, f"已有训练在进行中（任务 {exc.job.id}，{exc.job.actor} 于 {started:%H:%M:%S} 开始），"
-                            "请等它结束后再试", job=exc.job.id) from None
+        started = exc.started_at.astimezone(ZoneInfo(rt.settings.timezone))
+        raise ApiError(409, f"已有训练在进行中（任务 {exc.job_id}，{exc.actor} 于 {started:%H:%M:%S} 开始），"
+                            "请等它结束后再试", job=exc.job_id) from None
     async with rt.db.uow() as session:
         await audit.record(session, viewer.username, "model.train", "training_job", job_id, now=now(),
                            after={"force": force})
