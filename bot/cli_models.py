@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-from typing import Any
 
 from bot.nlu.training import ModelRefused, Trained, activate
 from bot.runtime import CliError, Context
 from bot.store import nlu_models
-from bot.store.models import NluModel
 
 HELD_BACK = 3  # exit code of `carebot train` when the gate kept the new model as a candidate
 
@@ -33,21 +30,10 @@ def report_gate(result: Trained) -> None:
         raise SystemExit(HELD_BACK)
 
 
-def describe(model: NluModel) -> dict[str, Any]:
-    """A model as `model list --json` shows it: its state and its evaluation figures."""
-    calibration = model.metrics.get("calibration") or {}
-    return {"id": model.id, "version": model.version, "created": model.created_at.isoformat(),
-            "active": model.active, "candidate": model.candidate, "file_present": Path(model.path).is_file(),
-            "cv_accuracy": calibration.get("cv_accuracy"), "recall": calibration.get("recall", {}),
-            "examples": sum(calibration.get("examples", {}).values()), "holdout": model.metrics.get("holdout"),
-            "train_seconds": model.metrics.get("train_seconds"), "gate_reasons": model.gate_reasons or [],
-            "path": model.path}
-
-
 async def cmd_model_list(ctx: Context, args: argparse.Namespace) -> None:
     async with ctx.database() as db:
         async with db.sessions() as session:
-            rows = [describe(model) for model in await nlu_models.every(session)]
+            rows = [nlu_models.describe(model) for model in await nlu_models.every(session)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return

@@ -12,30 +12,17 @@ from pathlib import Path
 
 from bot import cli_models
 from bot.channels import console
-from bot.conversation.evaluation import read_holdout, score
+from bot.conversation import retraining
+from bot.conversation.evaluation import parse_all, read_holdout, score
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk import faq_admin
 from bot.nlu import quality, rasa_yaml
-from bot.nlu.normalize import is_meaningful
 from bot.nlu.pool import worker_command
 from bot.nlu.result import Parse
-from bot.nlu.training import active_model, assemble, ensure_model, progress, run_worker, save_figures, train
+from bot.nlu.training import active_model, assemble, ensure_model, progress, run_worker, save_figures
 from bot.runtime import CliError, Context, Runtime
-
-PARSE_CHUNK = 128
-
-
-async def parse_all(conversation: Conversation, understand, texts: list[str]) -> list[Parse | None]:
-    """Normalise and parse many texts in chunks (one model load, batched parses)."""
-    prepared = [conversation.prepare(t) for t in texts]
-    wanted = [i for i, t in enumerate(prepared) if is_meaningful(t)]
-    results: list[Parse | None] = [None] * len(texts)
-    for start in range(0, len(wanted), PARSE_CHUNK):
-        chunk = wanted[start:start + PARSE_CHUNK]
-        for index, parse in zip(chunk, await understand([prepared[i] for i in chunk])):
-            results[index] = parse
-    return results
+from bot.store import faq, training_jobs
 
 
 async def cmd_chat(ctx: Context, args: argparse.Namespace) -> None:
@@ -60,7 +47,7 @@ def _read_lines(args: argparse.Namespace) -> list[str]:
 async def cmd_ask(ctx: Context, args: argparse.Namespace) -> None:
     texts = _read_lines(args)
     async with ctx.runtime() as rt:
-        parses = await parse_all(rt.conversation, rt.pool.parse, texts)
+        parses = await parse_all(rt.conversation.prepare, rt.pool.parse, texts)
         for number, (text, parse) in enumerate(zip(texts, parses)):
             message = InboundMessage(platform="console", account="console", sender=f"ask-{os.getpid()}-{number}", text=text)
             outcome = await rt.conversation.handle(message, parse, dry_run=True)
@@ -75,7 +62,7 @@ async def cmd_ask(ctx: Context, args: argparse.Namespace) -> None:
 
 async def _holdout_metrics(rt: Runtime, path: Path) -> dict:
     expected, texts = read_holdout(path)
-    parses = await parse_all(rt.conversation, rt.pool.parse, texts)
+    parses = await parse_all(rt.conversation.prepare, rt.pool.parse, texts)
     report = score(expected, [rt.conversation.prepare(t) for t in texts], parses, rt.settings)
     return {"holdout": report.summary(), "report": report}
 
@@ -83,7 +70,11 @@ async def _holdout_metrics(rt: Runtime, path: Path) -> dict:
 async def cmd_train(ctx: Context, args: argparse.Namespace) -> None:
     settings = ctx.settings
     async with ctx.database() as db:
-        result = await train(db, settings, force=args.force, gate=not args.no_gate, say=progress)
+        try:  # one training at a time, whoever starts it (this command or the models page)
+            job = await retraining.begin(db, actor="cli")
+        except training_jobs.Busy as exc:
+            raise CliError(f"not started: {exc}; wait for it to finish (its progress: /admin/models)") from None
+        result = await retraining.run(db, settings, job, force=args.force, gate=not args.no_gate, echo=progress)
         model = result.model
         if result.trained or args.holdout:
             print(quality.report(model.metrics.get("calibration") or {}))

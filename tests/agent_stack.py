@@ -90,10 +90,12 @@ async def agent_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, **en
 
 @asynccontextmanager
 async def staffed_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch,
-                        agents: dict[str, tuple[str, ...]], admins: tuple[str, ...] = ()) -> AsyncIterator[AgentStack]:
-    """`agent_stack` with the secret key set and agents (name -> account slugs) and admins added."""
+                        agents: dict[str, tuple[str, ...]], admins: tuple[str, ...] = (),
+                        **env: str) -> AsyncIterator[AgentStack]:
+    """`agent_stack` (with settings `env`) with the secret key set and agents (name -> account slugs)
+    and admins added."""
     monkeypatch.setenv("CAREBOT_SECRET_KEY", "test-secret-key-of-at-least-32-characters")
-    async with agent_stack(nlu_pool, database_url, tmp_path) as running:
+    async with agent_stack(nlu_pool, database_url, tmp_path, **env) as running:
         for name, slugs in agents.items():
             await running.add_agent(name, accounts=slugs)
         for name in admins:

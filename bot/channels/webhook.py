@@ -20,6 +20,7 @@ from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
 from bot.store import accounts
 from bot.store.models import Account
+from bot.telemetry import WEBHOOK_SECONDS
 from bot.channels.intake import Intake, Split, read_body
 
 log = logging.getLogger(__name__)
@@ -103,5 +104,11 @@ class ChannelWebhook(ABC, Generic[C, P]):
 
 
 def routes(app: web.Application, hook: ChannelWebhook[Any, Any]) -> None:
+    timer = WEBHOOK_SECONDS.labels(hook.platform)  # bound once: one observe per push, nothing more
+
+    async def receive(request: web.Request) -> web.Response:
+        with timer.time():
+            return await hook.receive(request)
+
     app.router.add_get(f"/webhooks/{hook.platform}/{{slug}}", hook.verify)
-    app.router.add_post(f"/webhooks/{hook.platform}/{{slug}}", hook.receive)
+    app.router.add_post(f"/webhooks/{hook.platform}/{{slug}}", receive)

@@ -7,6 +7,7 @@ bar names are reported on their own: complaints caught and out-of-scope declined
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,23 @@ def acted_on(parse: Parse | None, text: str, settings: Settings) -> str:
     if parse is None or not is_meaningful(text):
         return "out_of_scope"
     return resolve_intent(parse, text, settings)[0]
+
+
+PARSE_CHUNK = 128
+
+
+async def parse_all(prepare: Callable[[str], str], understand: Callable[[list[str]], Awaitable[list[Parse]]],
+                    texts: list[str]) -> list[Parse | None]:
+    """Normalise and parse many texts in chunks (one model load, batched parses); None for
+    text with nothing to understand (it is out of scope)."""
+    prepared = [prepare(t) for t in texts]
+    wanted = [i for i, t in enumerate(prepared) if is_meaningful(t)]
+    results: list[Parse | None] = [None] * len(texts)
+    for start in range(0, len(wanted), PARSE_CHUNK):
+        chunk = wanted[start:start + PARSE_CHUNK]
+        for index, parse in zip(chunk, await understand([prepared[i] for i in chunk])):
+            results[index] = parse
+    return results
 
 
 def score(expected: list[str], texts: list[str], parses: list[Parse | None], settings: Settings) -> Report:

@@ -39,6 +39,7 @@ from bot.conversation.policy import Decision, ThreadState, asks_ticket_status, d
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
 from bot.store import accounts, faq, grouped, misses, outbox, threads, undecided
+from bot.telemetry import MESSAGES
 from bot.store.db import Database
 from bot.store.models import Message, Thread, utcnow
 
@@ -114,7 +115,10 @@ class Conversation:
             return seen.stored
         if parse is None and self._needs_nlu(message, normalised, seen.thread):
             parse = (await self.understand([normalised]))[0]
-        return await self._writes.submit(_Ready(message, normalised, parse, passive_until))
+        outcome = await self._writes.submit(_Ready(message, normalised, parse, passive_until))
+        if not outcome.duplicate:
+            MESSAGES.labels(outcome.action).inc()
+        return outcome
 
     async def _handle_alone(self, message: InboundMessage, normalised: str, parse: Parse | None, *,
                             dry_run: bool, passive_until: float | None) -> Outcome:

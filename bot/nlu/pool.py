@@ -21,6 +21,7 @@ import aiohttp
 from bot.nlu import worker_records
 from bot.nlu.result import Parse
 from bot.settings import PROJECT_ROOT, Settings
+from bot.telemetry import NLU_PARSE_SECONDS
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 128  # texts per request (the worker accepts up to 256)
@@ -223,16 +224,20 @@ class NluPool:
                 continue
             worker.in_flight += len(texts)
             try:
-                async with self._http().post(worker.url + "/parse", json={"texts": texts}) as response:
-                    if response.status != 200:
-                        raise NluUnavailable(f"worker answered {response.status}: {await response.text()}")
-                    body = await response.json()
+                with NLU_PARSE_SECONDS.time():
+                    body = await self._post(worker.url, texts)
                 return [Parse.from_worker(item, body.get("calibration")) for item in body["results"]]
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("NLU worker %s failed: %r", worker.url, exc)
             finally:
                 worker.in_flight -= len(texts)
         raise NluUnavailable("no NLU worker answered")
+
+    async def _post(self, url: str, texts: list[str]) -> dict:
+        async with self._http().post(url + "/parse", json={"texts": texts}) as response:
+            if response.status != 200:
+                raise NluUnavailable(f"worker answered {response.status}: {await response.text()}")
+            return await response.json()
 
     async def close(self) -> None:
         if self._session is not None:

@@ -180,7 +180,12 @@ async def register_and_activate(db: Database, data_hash: str, path: Path, metric
 
 
 class ModelRefused(Exception):
-    """A model that cannot be activated; the message says why."""
+    """A model that cannot be activated; the message says why, `missing` whether because there
+    is no such model (else its file was deleted)."""
+
+    def __init__(self, message: str, *, missing: bool) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 async def activate(db: Database, model_id: int) -> NluModel:
@@ -189,10 +194,10 @@ async def activate(db: Database, model_id: int) -> NluModel:
     async with db.uow() as session:
         model = await session.get(NluModel, model_id)
         if model is None:
-            raise ModelRefused(f"no model with id {model_id} (see `carebot model list`)")
+            raise ModelRefused(f"no model with id {model_id} (see `carebot model list`)", missing=True)
         if not Path(model.path).is_file():
             raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: its file {model.path} "
-                               "was deleted")
+                               "was deleted", missing=False)
         if not model.active:
             await nlu_models.activate(session, model, datetime.now(timezone.utc))
     return model

@@ -14,3 +14,6 @@ class SecuritySettings:
     login_rate_limit: int = 20
     # seconds a connection may take to send a request's headers (and stay idle between requests)
     header_timeout: float = 20.0
+    # a secret: when set, GET /metrics needs `Authorization: Bearer <it>` (from anywhere); when
+    # unset, only loopback clients that came through no proxy may read it
+    metrics_token: str = ""

@@ -330,6 +330,45 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
 
 
+class TrainingJob(Base):
+    """One training (started on the models page or by `carebot train`): its progress lines as
+    they come, and the verdict (activated | held_back | unchanged | failed; running until then)."""
+
+    __tablename__ = "training_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    log: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("nlu_models.id", ondelete="SET NULL"))
+    reasons: Mapped[list[Any] | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class TrainingLock(Base):
+    """The one row (id 1) that makes trainings take turns across processes: held by a job while
+    its process keeps `heartbeat_at` fresh; a lock whose heartbeat went stale (the process died)
+    may be taken over."""
+
+    __tablename__ = "training_lock"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    holder: Mapped[str | None] = mapped_column(String(128))  # host:pid, for the message a second caller gets
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+
+
+class NluTestExample(Base):
+    """The deployment's own labelled test set: every new model is scored on it (bot.conversation.retraining)."""
+
+    __tablename__ = "nlu_test_examples"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intent: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(String(255), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,6 +6,7 @@ every `carebot serve` process follows the active row (bot.web.app.follow_active_
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -58,3 +59,16 @@ async def activate(session: AsyncSession, model: NluModel, now: datetime) -> Non
 def hold_back(model: NluModel, reasons: list[str]) -> None:
     """Keep `model` as a candidate: the gate found it worse than the active one, for `reasons`."""
     model.candidate, model.gate_reasons = True, reasons
+
+
+def describe(model: NluModel) -> dict[str, Any]:
+    """A model as `carebot model list --json` and the models page show it: its state and its
+    evaluation figures (cross-validation at training time, the held-out file and the
+    deployment's test set when scored)."""
+    calibration = model.metrics.get("calibration") or {}
+    return {"id": model.id, "version": model.version, "created": model.created_at.isoformat(),
+            "active": model.active, "candidate": model.candidate, "file_present": Path(model.path).is_file(),
+            "cv_accuracy": calibration.get("cv_accuracy"), "recall": calibration.get("recall", {}),
+            "examples": sum(calibration.get("examples", {}).values()), "holdout": model.metrics.get("holdout"),
+            "testset": model.metrics.get("testset"), "train_seconds": model.metrics.get("train_seconds"),
+            "gate_reasons": model.gate_reasons or [], "path": model.path}

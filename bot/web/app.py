@@ -21,7 +21,7 @@ from bot.nlu.training import active_model
 from bot.runtime import Runtime
 from bot.secret_box import SecretKeyError
 from bot.store.models import Account
-from bot.web import canned_web, hardening, ticket_api, ticket_pages
+from bot.web import canned_web, hardening, metrics_web, models_web, ticket_api, ticket_pages
 from bot.web.site import setup_agent_web
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def create_app(rt: Runtime) -> web.Application:
     ticket_pages.setup_routes(app)  # ticket pages
     ticket_api.setup_routes(app)  # ticket API; its cleanup context runs the SLA watch and auto-assignment
     canned_web.setup_routes(app)
+    models_web.setup_routes(app)  # /admin/models: the registry, training jobs, the test set
+    metrics_web.setup_routes(app)  # GET /metrics (loopback or bearer)
     clients = {channel.platform: channel.outbound(rt) for channel in registry.CHANNELS if channel.outbound}
     sender = Sender(rt.db, platform_senders(clients), rt.sender_wake)
 

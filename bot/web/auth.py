@@ -31,8 +31,8 @@ CSRF = web.RequestKey("carebot_csrf", str)
 VIA = web.RequestKey("carebot_via", str)  # how the caller authenticated: session | token | bad-token
 LOGIN_LIMITER = web.AppKey("carebot_login_limiter", AttemptLimiter)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-# the webhook hot path and the health check never touch agents' sessions
-UNAUTHENTICATED = ("/webhooks/", "/healthz", "/static/")
+# the webhook hot path, the health check and the metrics (their own check) never touch agents' sessions
+UNAUTHENTICATED = ("/webhooks/", "/healthz", "/static/", "/metrics")
 
 
 def now() -> datetime:
