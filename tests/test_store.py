@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from bot.store import accounts, faq, inbox, threads, tickets
 from bot.store.db import Database
 from bot.store.faq import FaqRecord
-from bot.store.models import Ticket
+from bot.store.models import IntentExample, Ticket
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 
@@ -102,3 +102,17 @@ async def test_times_come_back_as_utc(database_url: str):
         ticket = (await session.execute(select(Ticket))).scalar_one()
     await db.dispose()
     assert ticket.created_at == NOW and ticket.created_at.tzinfo is not None
+
+
+async def test_training_digest_follows_every_example_the_model_learns(database_url: str):
+    """The admin pages' out-of-date banner is keyed on this digest: an example an admin adds
+    to a conversation intent (labelling a miss) is training data as much as an FAQ example."""
+    db = await fresh(database_url)
+    async with db.sessions() as session:
+        before = await faq.training_digest(session)
+    async with db.uow() as session:
+        session.add(IntentExample(intent="out_of_scope", text="明天会下雨吗", added_by="root"))
+    async with db.sessions() as session:
+        after = await faq.training_digest(session)
+    await db.dispose()
+    assert after != before

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Account, FaqAnswer, FaqExample, FaqIntent, FaqOverride
+from bot.store.models import Account, FaqAnswer, FaqExample, FaqIntent, FaqOverride, IntentExample
 
 NAME = re.compile(r"^faq/[a-z0-9_]{1,120}$")
 MAX_QUESTION = 200
@@ -106,14 +106,16 @@ def as_record(intent: FaqIntent) -> FaqRecord:
 
 
 async def training_digest(session: AsyncSession) -> str:
-    """A hash of what the model learns from the FAQs (names, questions, examples; not the
-    answers), from two narrow queries: the cheap key under which the full training-data hash
-    is remembered."""
+    """A hash of what the model learns from the database (FAQ names, questions, examples, and
+    the examples admins added to conversation intents from the misses; not the answers), from
+    three narrow queries: the cheap key under which the full training-data hash is remembered."""
     intents = (await session.execute(select(FaqIntent.id, FaqIntent.name, FaqIntent.question)
                                      .order_by(FaqIntent.id))).all()
     examples = (await session.execute(select(FaqExample.intent_id, FaqExample.text)
                                       .order_by(FaqExample.intent_id, FaqExample.id))).all()
-    return hashlib.sha256(json.dumps([[list(i) for i in intents], [list(e) for e in examples]],
+    added = (await session.execute(select(IntentExample.intent, IntentExample.text)
+                                   .order_by(IntentExample.id))).all()
+    return hashlib.sha256(json.dumps([[list(row) for row in rows] for rows in (intents, examples, added)],
                                      ensure_ascii=False).encode()).hexdigest()
 
 
