@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "carebot_events"
 PENDING = "carebot_events"  # key in Session.info: events waiting for the commit (SQLite)
 QUEUE_SIZE = 256
+LISTEN_RETRY = 2.0  # seconds between checks of the LISTEN connection (PostgreSQL)
 Event = dict[str, Any]
 
 # SQLite: the buses of this process, by database file (tests run several apps in one process)
@@ -88,6 +89,7 @@ class EventBus:
         self.subscribers: set[Subscription] = set()
         self._connection: asyncpg.Connection | None = None
         self._task: asyncio.Task | None = None
+        self._closing = False
 
     async def start(self) -> None:
         if self.db.is_sqlite:
@@ -101,10 +103,12 @@ class EventBus:
         if self.db.is_sqlite:
             _local_buses.get(_key(self.db.engine.url.database), set()).discard(self)
             return
+        self._closing = True
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # a cancellation that lands as asyncpg finishes connecting can be swallowed (Python
+            # 3.11's wait_for): the loop then sees `_closing` on its next round instead
+            await asyncio.wait({self._task}, timeout=2 * LISTEN_RETRY)
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 await self._connection.close()
@@ -139,9 +143,11 @@ class EventBus:
         except ValueError:
             log.warning("ignoring a malformed event: %r", payload[:200])
 
-    async def _keep_listening(self, interval: float = 2.0) -> None:
-        while True:
+    async def _keep_listening(self, interval: float = LISTEN_RETRY) -> None:
+        while not self._closing:
             await asyncio.sleep(interval)
+            if self._closing:
+                return
             if self._connection is not None and not self._connection.is_closed():
                 continue
             try:
