@@ -115,9 +115,7 @@ def page_viewer(request: web.Request) -> Viewer:
 
 
 def _page_error(request: web.Request, status: int, reason: str) -> web.Response:
-    response = aiohttp_jinja2.render_template("error.html", request, {"status": status, "reason": reason})
-    response.set_status(status)
-    return response
+    return aiohttp_jinja2.render_template("error.html", request, {"status": status, "reason": reason}, status=status)
 
 
 def _safe_next(target: str | None) -> str:

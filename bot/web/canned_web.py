@@ -60,10 +60,8 @@ async def api_remove(request: web.Request) -> web.Response:
 async def _render(request: web.Request, error: str = "", form: dict | None = None, status: int = 200) -> web.Response:
     async with runtime_of(request).db.sessions() as session:
         replies = await canned.all_replies(session)
-    response = aiohttp_jinja2.render_template("canned_admin.html", request, {
-        "nav": "canned", "replies": replies, "error": error, "form": form or {}})
-    response.set_status(status)
-    return response
+    return aiohttp_jinja2.render_template("canned_admin.html", request, {
+        "nav": "canned", "replies": replies, "error": error, "form": form or {}}, status=status)
 
 
 async def admin_page(request: web.Request) -> web.StreamResponse:

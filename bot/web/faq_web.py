@@ -216,12 +216,11 @@ async def _edit_page(request: web.Request, item: dict[str, Any], error: str = ""
                      status: int = 200) -> web.StreamResponse:
     accounts = await _accounts(request)
     own = {o["account"]: o for o in item.get("accounts", [])}
-    response = aiohttp_jinja2.render_template("faq_edit.html", request, {
+    return aiohttp_jinja2.render_template("faq_edit.html", request, {
         "nav": "faq", "item": item, "error": error, "split": split or [], "saved": "saved" in request.query,
         "accounts": [{"slug": slug, "name": name, "answer": (own.get(slug) or {}).get("answer") or "",
-                      "enabled": (own.get(slug) or {}).get("enabled", True)} for slug, name, _ in accounts]})
-    response.set_status(status)
-    return response
+                      "enabled": (own.get(slug) or {}).get("enabled", True)} for slug, name, _ in accounts]},
+        status=status)
 
 
 def _form_item(form: Mapping[str, Any], slugs: list[str]) -> dict[str, Any]:

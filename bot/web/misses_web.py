@@ -94,12 +94,10 @@ async def api_flag(request: web.Request) -> web.Response:
 
 async def _render(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     rt = runtime_of(request)
-    response = aiohttp_jinja2.render_template("misses_admin.html", request, {
+    return aiohttp_jinja2.render_template("misses_admin.html", request, {
         "nav": "misses", "groups": await misses.open_groups(rt.db, PAGE_GROUPS),
         "intents": await misses.intents(rt.db, rt.settings), "intent_labels": INTENT_LABELS, "kinds": KINDS,
-        "error": error})
-    response.set_status(status)
-    return response
+        "error": error}, status=status)
 
 
 async def admin_page(request: web.Request) -> web.StreamResponse:

@@ -171,10 +171,8 @@ async def api_testset_remove(request: web.Request) -> web.Response:
 # -- page --------------------------------------------------------------------------------------
 
 async def _render(request: web.Request, error: str = "", status: int = 200, lines: str = "") -> web.Response:
-    response = aiohttp_jinja2.render_template("models_admin.html", request, {
-        "nav": "models", "error": error, "lines": lines, **await _state(request)})
-    response.set_status(status)
-    return response
+    return aiohttp_jinja2.render_template("models_admin.html", request, {
+        "nav": "models", "error": error, "lines": lines, **await _state(request)}, status=status)
 
 
 async def page(request: web.Request) -> web.StreamResponse:

@@ -71,9 +71,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         report = (await _report(request)).as_json()
     except (ApiError, NotFound) as exc:
         context["error"] = exc.reason
-        response = aiohttp_jinja2.render_template("reports.html", request, context)
-        response.set_status(getattr(exc, "status", 404))
-        return response
+        return aiohttp_jinja2.render_template("reports.html", request, context, status=getattr(exc, "status", 404))
     context.update(report=report, charts=_charts(report), csv_query=request.query_string,
                    period={"from": report["from"], "to": report["to"]})
     return aiohttp_jinja2.render_template("reports.html", request, context)

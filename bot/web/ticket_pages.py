@@ -63,9 +63,7 @@ async def _render_detail(request: web.Request, viewer: Viewer, ticket_id: int, *
                    "agents": await agents.members(session, found.account.id),
                    "priorities": PRIORITIES, "statuses": ticketing.STATUSES,
                    "audit_labels": AUDIT_LABELS, "field_labels": FIELD_LABELS}
-    response = aiohttp_jinja2.render_template("ticket.html", request, context)
-    response.set_status(status)
-    return response
+    return aiohttp_jinja2.render_template("ticket.html", request, context, status=status)
 
 
 async def ticket_page(request: web.Request) -> web.StreamResponse:
