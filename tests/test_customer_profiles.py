@@ -148,7 +148,7 @@ async def bound(stack: AgentStack, *slugs: str) -> None:
 @pytest_asyncio.fixture
 async def union_stack(nlu_pool: NluPool, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     async with staffed_stack(nlu_pool, database_url, tmp_path, monkeypatch, {}, admins=("root",),
-                             CAREBOT_WECHAT_UNIONID_INTERVAL="0.1") as running:
+                             CAREBOT_WECHAT_UNIONID_INTERVAL="0.1", CAREBOT_PLATFORM_TIMEOUT="0.5") as running:
         yield running
 
 
@@ -161,7 +161,16 @@ async def test_unionid_links_the_same_person_across_accounts(union_stack: AgentS
     stack.api.force_errcode(-1, endpoint="userinfo")  # a busy WeChat: the lookup is retried later
     result = await stack.push("你好", ALICE_OPENID)
     assert result.reply  # answered at once, whatever the lookup does
-    await stack.push("你好", OTHER_OPENID, slug="other")
+
+    def userinfo_calls(errcode: int | None) -> bool:
+        return any(c.endpoint == "userinfo" and c.errcode == errcode for c in stack.api.calls)
+
+    assert await wait_until(lambda: _async(userinfo_calls(-1)))
+    stack.api.set_delay(1.0)  # slower than CAREBOT_PLATFORM_TIMEOUT: the retry times out, and is retried
+    result = await stack.push("你好", OTHER_OPENID, slug="other")
+    assert result.reply  # the webhook never waits for a lookup
+    assert await wait_until(lambda: _async(userinfo_calls(None)))  # a call the client gave up on
+    stack.api.set_delay(0.0)
     mine, other = await customer_id(stack, ALICE_OPENID), await customer_id(stack, OTHER_OPENID)
 
     async def both_linked() -> bool:
@@ -174,6 +183,7 @@ async def test_unionid_links_the_same_person_across_accounts(union_stack: AgentS
     assert rows[mine].unionid == rows[other].unionid == UNIONID and rows[mine].unionid_state == "found"
     assert entry.actor == "wechat:unionid"
     assert [c.errcode for c in stack.api.calls if c.endpoint == "userinfo"].count(-1) == 1
+    assert rows[mine].unionid_attempts >= 3  # busy, timed out, answered
 
 
 async def test_unionid_only_when_bound_and_errors_are_not_retried_forever(union_stack: AgentStack):
