@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+import argparse
 import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,6 +28,14 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def positive(value: str) -> int:
+    """An argparse type: an id or a count, 1 or more."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 @dataclass
