@@ -3,6 +3,7 @@ and its refusals, one training at a time across processes (and a dead holder's s
 the deployment's test set. The page itself in Chromium: tests/test_admin_console_browser.py."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from bot.conversation import retraining
 from bot.store import nlu_models, training_jobs
 from bot.store.models import AuditEntry, NluTestExample, TrainingJob, TrainingLock
 from tests.agent_stack import AgentStack, call, login, wait_until
-from tests.tiny_models import tiny_model, tiny_stack  # noqa: F401  (tiny_model: a fixture)
+from tests.conftest import carebot_env, run_carebot
+from tests.tiny_models import TINY_ENV, tiny_model, tiny_stack  # noqa: F401  (tiny_model: a fixture)
 
 API = "/api/v1/models"
 MINE = AuditEntry.entity.in_(("nlu_model", "training_job", "nlu_test_set"))  # what this page records
@@ -77,7 +79,10 @@ async def test_one_training_at_a_time_and_a_stale_lock(stack: AgentStack):
     async with aiohttp.ClientSession() as http:
         status, body = await call(http, "POST", f"{stack.base}{API}/train", headers=root)
         assert status == 409 and "已有训练在进行中" in body["error"] and body["job"] == elsewhere
-        assert await count(stack, TrainingJob) == 1  # the refused one left nothing behind
+        cli = await asyncio.to_thread(run_carebot, ["train"], carebot_env(
+            stack.rt.settings.home / "cli", stack.rt.settings.database_url, **TINY_ENV))
+        assert cli.returncode == 2 and f"not started: training {elsewhere} is running (started by cli" in cli.stderr
+        assert await count(stack, TrainingJob) == 1  # the refused ones left nothing behind
 
         async with stack.rt.db.uow() as session:  # its process died: no heartbeat for two minutes
             await session.execute(update(TrainingLock).values(
