@@ -64,7 +64,24 @@ class Account(Base):
     business_hours: Mapped[str | None] = mapped_column(String(32))
     # open threads an agent may hold when the inbox assigns them; None: agents claim themselves
     autoassign_capacity: Mapped[int | None] = mapped_column(Integer)
+    # WeChat: the account is bound to an open-platform account, so WeChat tells each follower's
+    # unionid (the same person on every bound account): carebot looks it up and links them
+    open_platform: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    """One consumer behind one or more customer rows (identities: an openid per WeChat
+    account, a Weibo uid), linked by WeChat's unionid or by an agent; what the profile keeps
+    about them. A customer without a person (`person_id` null) is a person of its own: the
+    row is made when one is first linked, tagged or noted, never on the webhook's hot path."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Customer(Base):
@@ -78,6 +95,13 @@ class Customer(Base):
     unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    # WeChat unionid, looked up in the background (bot/channels/wechat/unionid.py) on accounts
+    # bound to an open platform; state: null (not yet) | found | none (WeChat gave none) | failed
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    unionid_state: Mapped[str | None] = mapped_column(String(8))
+    unionid_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unionid_retry_at: Mapped[datetime | None] = mapped_column()  # not before (a backoff, or a lookup's lease)
 
 
 class Thread(Base):

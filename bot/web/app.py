@@ -102,6 +102,7 @@ def create_app(rt: Runtime) -> web.Application:
                  asyncio.create_task(follow_active_model(rt)),
                  asyncio.create_task(sender.run()),
                  asyncio.create_task(Recovery(rt.conversation, rt.wake_sender).run())]
+        tasks += [asyncio.create_task(channel.background(rt)) for channel in registry.CHANNELS if channel.background]
         yield
         await intake.close()
         for task in tasks:

@@ -19,7 +19,8 @@ from bot.desk.events import EventBus
 from bot.nlu.freshness import model_out_of_date
 from bot.runtime import Runtime
 from bot.store.models import Thread
-from bot.web import audit_pages, auth, faq_web, formatting, inbox_api, inbox_pages, misses_web, report_pages
+from bot.web import (audit_pages, auth, customer_pages, faq_web, formatting, inbox_api, inbox_pages, misses_web,
+                     report_pages)
 from bot.web.context import EVENTS, RT
 from bot.web.openapi import OPENAPI, PREFIX, api_route, openapi_document
 
@@ -102,6 +103,7 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     audit_pages.setup_routes(app)
     misses_web.setup_routes(app)
     faq_web.setup_routes(app)
+    customer_pages.setup_routes(app)  # /customers/{id}, /api/v1/customers
 
     async def event_bus(app: web.Application) -> AsyncIterator[None]:
         await bus.start()
