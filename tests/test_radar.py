@@ -6,11 +6,13 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk import radar
+from bot.desk.webhook import WebhookPoster
 from bot.nlu.topics import topic_terms
 from bot.store.models import Alert, AlertMember, Ticket
 
@@ -94,3 +96,40 @@ async def test_concurrent_scans_open_one_alert(conversation: Conversation):
     async with conversation.db.sessions() as session:
         assert (await session.execute(select(func.count()).select_from(Alert))).scalar_one() == 1
         assert (await session.execute(select(func.count()).select_from(AlertMember))).scalar_one() == 6
+
+
+async def test_an_opened_alert_is_posted_to_the_webhook(conversation: Conversation):
+    received: list[dict] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hooks/alerts", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    for i, text in enumerate(CHARGER[:5]):
+        await say(conversation, T0 + timedelta(minutes=i), text, "brand", f"c{i}")
+    webhook = WebhookPoster(f"http://127.0.0.1:{port}/hooks/alerts", name="alert", base_delay=0.01)
+    watch = radar.RadarWatch(conversation.db, conversation.settings, webhook=webhook,
+                             clock=lambda: T0 + timedelta(minutes=6))
+    task = asyncio.create_task(webhook.run())
+    try:
+        assert len(await watch.check()) == 1
+        assert await watch.check() == []  # reported once
+        for _ in range(200):
+            if received:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await runner.cleanup()
+    assert len(received) == 1
+    body = received[0]
+    assert body["event"] == "alert.opened" and body["topic"] == "充电器" and body["count"] == 5
+    assert body["accounts"] == ["brand"] and len(body["thread_ids"]) == 5
