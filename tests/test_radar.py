@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -14,6 +15,7 @@ from bot.conversation.pipeline import Conversation
 from bot.desk import radar
 from bot.desk.webhook import WebhookPoster
 from bot.nlu.topics import topic_terms
+from bot.settings import Settings
 from bot.store.models import Alert, AlertMember, Ticket
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -133,3 +135,18 @@ async def test_an_opened_alert_is_posted_to_the_webhook(conversation: Conversati
     body = received[0]
     assert body["event"] == "alert.opened" and body["topic"] == "充电器" and body["count"] == 5
     assert body["accounts"] == ["brand"] and len(body["thread_ids"]) == 5
+
+
+async def test_account_scope_counts_each_account_alone(conversation: Conversation):
+    for i, text in enumerate(CHARGER):  # 5 on brand, 3 on other
+        await say(conversation, T0 + timedelta(minutes=i), text, "brand" if i < 5 else "other", f"c{i}")
+    opened = await scan(conversation, T0 + timedelta(minutes=10), radar_scope="account")
+    assert [(a.topic, a.accounts, a.count) for a in opened] == [("充电器", ["brand"], 5)]
+    assert await scan(conversation, T0 + timedelta(minutes=10), radar_scope="account", radar_min_count=6) == []
+
+
+def test_radar_settings_are_checked():
+    for env in ({"CAREBOT_RADAR_SCOPE": "everywhere"}, {"CAREBOT_RADAR_MIN_COUNT": "0"},
+                {"CAREBOT_RADAR_RATE_FACTOR": "-1"}):
+        with pytest.raises(ValueError, match="CAREBOT_RADAR_"):
+            Settings.from_env(env)

@@ -37,7 +37,7 @@ from bot.store.db import Database
 from bot.store.models import Alert, utcnow
 
 log = logging.getLogger(__name__)
-MARK_BATCH = 500  # complaints whose terms one scan reads at most (a backlog takes a few scans)
+MARK_BATCH = 500  # complaints whose terms one scan reads at most, newest first
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,14 @@ def scope_key(account_id: int | None) -> str:
     return "all" if account_id is None else f"account:{account_id}"
 
 
-async def scan(session: AsyncSession, settings: Settings, now: datetime) -> list[Opened]:
-    """One pass in the caller's unit of work; returns the alerts it opened."""
+async def scan(session: AsyncSession, settings: Settings, now: datetime, *, backfill: bool = True) -> list[Opened]:
+    """One pass in the caller's unit of work; returns the alerts it opened. `backfill`: also read
+    the terms of complaints of the baseline days (a server's first pass: complaints that came
+    while no server scanned); later passes read the window's only."""
     await alerts.take_scan_turn(session)
     window = timedelta(minutes=settings.radar_window_minutes)
-    await _read_new_complaints(session, settings, now - window - timedelta(days=settings.radar_baseline_days),
-                               now)
+    since = now - window - (timedelta(days=settings.radar_baseline_days) if backfill else timedelta(0))
+    await _read_new_complaints(session, settings, since, now)
     recent = await alerts.unassigned_terms(session, now - window, now)
     scopes: dict[int | None, list[alerts.Termed]] = defaultdict(list)
     for row in recent:
@@ -175,10 +177,12 @@ class RadarWatch:
     def __init__(self, db: Database, settings: Settings, *, webhook: WebhookPoster | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.db, self.settings, self.webhook, self.clock = db, settings, webhook, clock
+        self.backfilled = False
 
     async def check(self) -> list[Opened]:
         async with self.db.uow() as session:
-            opened = await scan(session, self.settings, self.clock())
+            opened = await scan(session, self.settings, self.clock(), backfill=not self.backfilled)
+        self.backfilled = True
         for alert in opened:
             log.warning("crisis alert %d opened: %d complaints about %s (%s)", alert.alert_id, alert.count,
                         alert.topic, ", ".join(alert.accounts))

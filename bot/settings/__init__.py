@@ -63,6 +63,10 @@ class Settings(ServerSettings, NluSettings, PolicySettings, DeskSettings, Channe
             raise ValueError("CAREBOT_PUBLIC_COMPLAINT_PRIORITY must be urgent or high")
         if kwargs.get("radar_scope", "matrix") not in RADAR_SCOPES:
             raise ValueError(f"CAREBOT_RADAR_SCOPE must be one of {', '.join(RADAR_SCOPES)}")
+        for name in ("radar_interval", "radar_window_minutes", "radar_min_count", "radar_rate_factor",
+                     "radar_baseline_days"):
+            if kwargs.get(name, 1) <= 0:
+                raise ValueError(f"CAREBOT_{name.upper()} must be positive")
         return cls(**kwargs)
 
     def reply_window(self, platform: str) -> ReplyWindow:
