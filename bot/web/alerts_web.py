@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,8 +98,11 @@ async def api_close(request: web.Request) -> web.Response:
     return web.json_response(closed.as_json())
 
 
-def _timeline(view: alert_handling.AlertView, zone: ZoneInfo) -> charts.Chart:
-    slots = alert_handling.timeline(view.members, view.alert.first_at, view.alert.last_at)
+def _timeline(view: alert_handling.AlertView, zone: ZoneInfo, window: timedelta) -> charts.Chart:
+    """Complaints over time, at least one radar window wide (a burst within a minute is one bar
+    among empty ones, not one bar across the chart)."""
+    first, last = view.alert.first_at, view.alert.last_at
+    slots = alert_handling.timeline(view.members, first, max(last, first + window))
     labels = [at.astimezone(zone).strftime("%m-%d %H:%M") for at, _ in slots]
     return charts.bars(labels, [n for _, n in slots], short=lambda label: label[6:])
 
@@ -108,9 +112,9 @@ async def _render(request: web.Request, *, status: int = 200, **extra: Any) -> w
     shown = _status(request.query.get("status"))
     async with rt.db.sessions() as session:
         found = await alert_handling.listing(session, shown)
-    zone = ZoneInfo(rt.settings.timezone)
+    zone, window = ZoneInfo(rt.settings.timezone), timedelta(minutes=rt.settings.radar_window_minutes)
     return aiohttp_jinja2.render_template("alerts_admin.html", request, {
-        "nav": "alerts", "shown": shown, "alerts": found, "charts": {v.alert.id: _timeline(v, zone) for v in found},
+        "nav": "alerts", "shown": shown, "alerts": found, "charts": {v.alert.id: _timeline(v, zone, window) for v in found},
         "statements": {v.alert.id: alert_handling.statement(v.alert.topic) for v in found},
         "window_minutes": rt.settings.radar_window_minutes, "error": "", "notice": None, "form": {}, **extra},
         status=status)
