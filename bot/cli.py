@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot import cli_agents, cli_misses, cli_models, cli_nlu, cli_reports, cli_tickets
 from bot.channels import console, registry
+from bot.conversation.retraining import judge_on_test_set
 from bot.nlu import worker_records
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import ensure_model, progress
@@ -57,7 +58,8 @@ async def cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            model, _ = await ensure_model(db, settings, say=progress)
+            model, _ = await ensure_model(db, settings, judge=judge_on_test_set(db, settings, progress),
+                                          say=progress)
             await rt.pool.start(model.path)
             print(f"model {model.version} loaded; ready", flush=True)
             await stop.wait()

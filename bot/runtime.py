@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.conversation.pipeline import Conversation
+from bot.conversation.retraining import judge_on_test_set
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model, load_default_faqs, progress
 from bot.settings import Settings
@@ -64,7 +65,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 async def runtime(settings: Settings | None = None) -> AsyncIterator[Runtime]:
     settings = settings or Settings.from_env()
     async with database(settings) as db:
-        model, _ = await ensure_model(db, settings, say=progress)
+        model, _ = await ensure_model(db, settings, judge=judge_on_test_set(db, settings, progress), say=progress)
         rt = Runtime.assemble(settings, db)
         await rt.pool.start(model.path)
         try:
