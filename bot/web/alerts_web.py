@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.channels.registry import split_warnings
 from bot.desk import alert_handling
 from bot.desk.access import Viewer
 from bot.desk.alert_handling import AlertConflict, AlertInvalid
@@ -21,7 +22,6 @@ from bot.desk.webhook import poster
 from bot.web import charts
 from bot.web.auth import api_viewer, now, page_viewer
 from bot.web.context import RT, runtime_of
-from bot.web.faq_web import split_warnings
 from bot.web.openapi import ApiError, api_route, int_param, json_body
 
 PAGE = "/admin/alerts"
