@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
-from bot.desk import radar
+from bot.desk import privacy, radar
 from bot.desk.webhook import WebhookPoster
 from bot.nlu.topics import topic_terms
 from bot.settings import Settings
-from bot.store.models import Alert, AlertMember, Ticket
+from bot.store.models import Alert, AlertMember, Customer, RadarTerm, Thread, Ticket
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 CHARGER = ["投诉！充电器发烫", "我要投诉，你们的充电器很烫手", "差评，新买的充电器一直发热", "充电器烫得不敢摸，投诉",
@@ -150,3 +150,42 @@ def test_radar_settings_are_checked():
                 {"CAREBOT_RADAR_RATE_FACTOR": "-1"}):
         with pytest.raises(ValueError, match="CAREBOT_RADAR_"):
             Settings.from_env(env)
+
+
+
+async def _terms(conversation: Conversation, sender: str | int) -> list[str]:
+    """The stored topic terms of one customer's complaints (by external id, or row id)."""
+    whose = Customer.id == sender if isinstance(sender, int) else Customer.external_id == sender
+    async with conversation.db.sessions() as session:
+        return list((await session.execute(
+            select(RadarTerm.term).join(Thread, Thread.id == RadarTerm.thread_id)
+            .join(Customer, Customer.id == Thread.customer_id).where(whose).order_by(RadarTerm.id))).scalars())
+
+
+async def test_an_erased_customer_leaves_no_topic_terms(conversation: Conversation):
+    """A term can name a person: an erase blanks the customer's terms; the alert keeps the complaint
+    as a count, and the blank row keeps the radar from reading the erased text again."""
+    await say(conversation, T0, "投诉！我是张伟，买的充电器发烫", "brand", "named")
+    for i, text in enumerate(CHARGER[:4]):
+        await say(conversation, T0 + timedelta(minutes=i + 1), text, "brand", f"c{i}")
+    assert [a.count for a in await scan(conversation, T0 + timedelta(minutes=6))] == [5]
+    assert await _terms(conversation, "named") == ["张伟", "充电器"]
+    async with conversation.db.uow() as session:
+        customer = (await session.execute(select(Customer).where(Customer.external_id == "named"))).scalar_one()
+        await privacy.erase(session, customer.id, actor="root", now=T0 + timedelta(minutes=7))
+    assert await _terms(conversation, customer.id) == ["", ""]
+    assert await scan(conversation, T0 + timedelta(minutes=8)) == []
+    async with conversation.db.sessions() as session:
+        alert = (await session.execute(select(Alert))).scalar_one()
+        assert alert.count == 5
+        assert (await session.execute(select(func.count()).select_from(RadarTerm)
+                                      .where(RadarTerm.term == "充电器"))).scalar_one() == 4
+
+
+async def test_terms_older_than_the_trailing_days_are_forgotten(conversation: Conversation):
+    await say(conversation, T0 - timedelta(days=8), CHARGER[0], "brand", "old")
+    await say(conversation, T0 - timedelta(days=6), CHARGER[1], "brand", "recent")
+    await scan(conversation, T0 - timedelta(days=6))  # reads both
+    assert await _terms(conversation, "old") == ["充电器"]
+    await scan(conversation, T0)  # 7 baseline days + the window: the first is past them
+    assert await _terms(conversation, "old") == [] and await _terms(conversation, "recent") == ["充电器"]

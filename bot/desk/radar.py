@@ -2,7 +2,8 @@
 
 Every `carebot serve` scans every `CAREBOT_RADAR_INTERVAL` seconds (a scan takes `now`, so tests
 drive it with a fixed clock). A scan, in one transaction:
-1. stores the topic terms (bot/nlu/topics.py) of complaints not read yet: those the bot opened
+1. forgets the terms of complaints older than the trailing rate's days, and stores the topic
+   terms (bot/nlu/topics.py) of complaints not read yet: those the bot opened
    a ticket for (private messages and public Weibo mentions alike) and those it understood as
    complaints while people held the thread;
 2. per scope (the whole matrix of accounts, or each account: `CAREBOT_RADAR_SCOPE`), adds the
@@ -71,8 +72,9 @@ async def scan(session: AsyncSession, settings: Settings, now: datetime, *, back
     the terms of complaints of the baseline days (a server's first pass: complaints that came
     while no server scanned); later passes read the window's only."""
     await alerts.take_scan_turn(session)
-    window = timedelta(minutes=settings.radar_window_minutes)
-    since = now - window - (timedelta(days=settings.radar_baseline_days) if backfill else timedelta(0))
+    window, baseline = timedelta(minutes=settings.radar_window_minutes), timedelta(days=settings.radar_baseline_days)
+    await alerts.forget_terms(session, now - window - baseline)
+    since = now - window - (baseline if backfill else timedelta(0))
     await _read_new_complaints(session, settings, since, now)
     recent = await alerts.unassigned_terms(session, now - window, now)
     scopes: dict[int | None, list[alerts.Termed]] = defaultdict(list)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, exists, func, or_, select, update
+from sqlalchemy import delete, distinct, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,6 +91,13 @@ async def store_terms(session: AsyncSession, terms: list[tuple[Complaint, list[s
                "at": c.at} for c, found in terms for term in (found or [""])]
     if values:
         await session.execute(_dialect(session).insert(RadarTerm).on_conflict_do_nothing(), values)
+
+
+async def forget_terms(session: AsyncSession, until: datetime) -> None:
+    """Drop the terms of complaints received up to `until`: older than the trailing rate's days,
+    nothing reads them any more (the table stays small, and derived words of old complaints do
+    not outlive the retention of their text)."""
+    await session.execute(delete(RadarTerm).where(RadarTerm.at <= until))
 
 
 async def unassigned_terms(session: AsyncSession, since: datetime, until: datetime) -> list[Termed]:

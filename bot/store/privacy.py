@@ -64,6 +64,10 @@ ERASE: dict[str, dict[str, Value]] = {
     "csat_ratings": {},
     "misses": {"text": lambda t: MARKER, "key": lambda t: MARKER,
                "status": lambda t: case((t.c.status == "open", "dismissed"), else_=t.c.status)},
+    # the crisis radar's: a complaint's topic terms can be a name or an order code; the alert keeps
+    # the complaint as a count (its thread, ticket and time), like a ticket
+    "radar_terms": {"term": lambda t: ""},
+    "alert_members": {},
 }
 
 
