@@ -49,11 +49,13 @@ class AgentStack:
         return await wx.push(f"{self.base}/webhooks/wechat/{slug}", TOKEN, wxml.text_xml(text, openid=openid),
                              mode="safe", aes_key=self.aes_key, appid=APPID if slug == "brand" else OTHER_APPID)
 
-    async def push_weibo(self, text: str, uid: int) -> wb.PushResult:
+    async def push_weibo(self, text: str, uid: int, *, mention: bool = False) -> wb.PushResult:
+        """A private message, or a public post that @mentions the account."""
         assert self.weibo is not None, "agent_stack(..., weibo=True)"
         self.weibo.user_message(uid)
+        make = wb.mention_push if mention else wb.text_push
         return await wb.push(f"{self.base}/webhooks/weibo/weibo", WEIBO_SECRET,
-                             wb.text_push(text, sender_id=uid, receiver_id=int(WEIBO_UID)))
+                             make(text, sender_id=uid, receiver_id=int(WEIBO_UID)))
 
     async def add_agent(self, name: str, role: str = "agent", accounts: tuple[str, ...] = ("brand",)) -> None:
         await auth.add_agent(self.rt.db, username=name, role=role, password=PASSWORD, display_name=name.title(),

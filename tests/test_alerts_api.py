@@ -15,7 +15,7 @@ from bot.store.models import Customer, OutboxItem, Thread
 from tests.agent_stack import call, staffed_stack, wait_until
 
 WECHAT = [("brand", "oC0"), ("other", "oC1"), ("brand", "oC2"), ("other", "oC3"), ("brand", "oLATE")]
-FAN = 5550001
+FAN, POSTER = 5550001, 5550002
 STATEMENT = "您好，关于充电器发烫的问题，我们已在排查，将尽快给您答复。"
 
 
@@ -36,6 +36,8 @@ async def _complaints(stack) -> None:
     for (slug, openid), text in zip(WECHAT, texts):
         await stack.push(text, openid, slug)
     await stack.push_weibo("投诉，你们的充电器充电时发烫", FAN)
+    # a public post counts too; the bot's answer was passive: the one active reply a mention allows is left
+    await stack.push_weibo("@品牌官方 大家注意，充电器发烫差点着火，投诉无门", POSTER, mention=True)
     await stack.push("投诉，快递员把包裹丢在门口", "oOTHER")  # another topic: not a member
     async with stack.rt.db.uow() as session:  # the last WeChat customer wrote three days ago
         thread = (await session.execute(select(Thread).join(Customer).where(Customer.external_id == "oLATE"))).scalar_one()
@@ -57,7 +59,7 @@ async def test_alert_api_notify_and_close(alert_stack):
         status, body = await call(http, "GET", f"{stack.base}/api/v1/alerts?status=open", admin)
         assert status == 200 and len(body["alerts"]) == 1
         alert = body["alerts"][0]
-        assert alert["topic"] == "充电器" and alert["count"] == 6 and len(alert["thread_ids"]) == 6
+        assert alert["topic"] == "充电器" and alert["count"] == 7 and len(alert["thread_ids"]) == 7
         assert sorted(alert["accounts"]) == ["brand", "other", "weibo"]
         assert {"id", "topic", "accounts", "count", "first_at", "last_at", "thread_ids"} <= set(alert)
         url = f"{stack.base}/api/v1/alerts/{alert['id']}"
@@ -76,12 +78,13 @@ async def test_alert_api_notify_and_close(alert_stack):
         assert await _outbox_count(stack) == before
 
         status, body = await call(http, "POST", url + "/notify", admin, json={"text": STATEMENT})
-        assert status == 202 and body["queued"] == 5 and body["outside_window"] == 1, body
+        assert status == 202 and body["queued"] == 6 and body["outside_window"] == 1, body
         assert body["outside"][0]["account"] == "brand" and "48 小时" in body["outside"][0]["reason"]
 
         inside = [openid for _, openid in WECHAT[:4]]
         assert await wait_until(lambda: _async(all(STATEMENT in stack.api.messages_to(o) for o in inside)
-                                               and STATEMENT in stack.weibo.messages_to(FAN)))
+                                               and STATEMENT in stack.weibo.messages_to(FAN)
+                                               and STATEMENT in stack.weibo.messages_to(POSTER)))
         assert STATEMENT not in stack.api.messages_to("oLATE")
         assert STATEMENT not in stack.api.messages_to("oOTHER")
 
@@ -105,4 +108,4 @@ async def test_alert_api_notify_and_close(alert_stack):
         history = await audit.entries(session, "alert", alert["id"])
     assert [(e.action, e.actor) for e in history] == [("alert.notify", "root"), ("alert.notify", "root"),
                                                        ("alert.close", "root")]
-    assert history[0].after["queued"] == 5 and history[-1].after["reason"] == "供应商批次问题，已召回"
+    assert history[0].after["queued"] == 6 and history[-1].after["reason"] == "供应商批次问题，已召回"
