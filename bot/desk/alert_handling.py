@@ -8,8 +8,9 @@ with the reason. A notify or close is all or nothing and in the audit log.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from bot.desk.access import NotFound, Refusal, Viewer
 from bot.desk.replies import ReplyRefused, queue
 from bot.settings import Settings
 from bot.store import alerts, audit, threads
-from bot.store.models import Alert
+from bot.store.models import Alert, Thread
 
 MAX_REASON = 500
 STATUSES = ("open", "closed")
@@ -93,6 +94,29 @@ async def banner(session: AsyncSession, viewer: Viewer) -> list[Alert]:
     return [a for a in await alerts.open_alerts(session) if any(viewer.sees(i) for i in a.account_ids)]
 
 
+def _last_inbound(thread: Thread) -> datetime:
+    return thread.last_inbound_at or datetime.min.replace(tzinfo=timezone.utc)
+
+
+async def _tell(session: AsyncSession, settings: Settings, viewer: Viewer, theirs: list[Thread], text: str,
+                now: datetime, accounts: dict[int, tuple[str, str]]) -> int | dict[str, Any]:
+    """Queue the statement on one of a person's threads: the one they wrote on last first (the
+    likeliest inside its window). The thread it was queued on, or, when every window is closed,
+    how the page and API list the person (that thread, and why)."""
+    ordered = sorted(theirs, key=_last_inbound, reverse=True)
+    reasons = []
+    for thread in ordered:
+        try:
+            await queue(session, settings, thread, agent_id=viewer.id, text=text, now=now)
+        except ReplyRefused as refused:
+            reasons.append(refused.reason)
+            continue
+        return thread.id
+    customer = ordered[0].customer
+    return {"thread_id": ordered[0].id, "customer": customer.nickname or customer.external_id,
+            "account": accounts[ordered[0].account_id][0], "reason": reasons[0]}
+
+
 def statement(topic: str) -> str:
     """The statement an admin starts from (they review it before it is sent)."""
     return texts.ALERT_STATEMENT.format(topic=topic)
@@ -111,8 +135,9 @@ async def _open_alert(session: AsyncSession, viewer: Viewer, alert_id: int) -> A
 async def notify(session: AsyncSession, viewer: Viewer, settings: Settings, alert_id: int, text: str, now: datetime,
                  too_long: Callable[[str, set[str]], str | None]) -> Notice:
     """Queue `text` to every affected customer not notified yet who is inside their channel's
-    window, in the caller's unit of work. `too_long(text, platforms)`: why the text does not fit
-    one message of those platforms (the channels know their limits), or None."""
+    window, in the caller's unit of work: once per person (linked identities are one customer),
+    on the channel they wrote on last that is open. `too_long(text, platforms)`: why the text
+    does not fit one message of those platforms (the channels know their limits), or None."""
     text = text.strip()
     alert = await _open_alert(session, viewer, alert_id)
     if not text:
@@ -120,22 +145,28 @@ async def notify(session: AsyncSession, viewer: Viewer, settings: Settings, aler
     accounts = await alerts.account_slugs(session, alert.account_ids)
     if (problem := too_long(text, {platform for _, platform in accounts.values()})) is not None:
         raise AlertInvalid(problem)
-    waiting = await alerts.threads_to_notify(session, alert.id)
-    if not waiting:
+    members = await alerts.member_threads(session, alert.id)
+    told = {m.person for m in members if m.notified}
+    waiting: dict[str, list[Thread]] = defaultdict(list)  # person -> their threads not told yet
+    for member in members:  # by thread id: locks are always taken in one order
+        if not member.notified:
+            thread = await threads.locked(session, member.thread_id)
+            assert thread is not None
+            waiting[member.person].append(thread)
+    if not set(waiting) - told:
         raise AlertConflict("所有受影响的顾客都已通知过")
-    queued, outside = [], []
-    for thread_id in waiting:  # in id order: locks are always taken in one order
-        thread = await threads.locked(session, thread_id)
-        assert thread is not None
-        try:
-            await queue(session, settings, thread, agent_id=viewer.id, text=text, now=now)
-        except ReplyRefused as refused:
-            customer = thread.customer
-            outside.append({"thread_id": thread.id, "customer": customer.nickname or customer.external_id,
-                            "account": accounts[thread.account_id][0], "reason": refused.reason})
-            continue
-        queued.append(thread.id)
-    await alerts.mark_notified(session, alert.id, queued, now)
+    queued: list[int] = []
+    outside: list[dict[str, Any]] = []
+    done: list[int] = []  # threads whose person has the statement now (or had it on another channel)
+    for person, theirs in waiting.items():
+        if person not in told:
+            sent = await _tell(session, settings, viewer, theirs, text, now, accounts)
+            if isinstance(sent, dict):
+                outside.append(sent)
+                continue
+            queued.append(sent)
+        done += [thread.id for thread in theirs]
+    await alerts.mark_notified(session, alert.id, done, now)
     if queued:
         alert.notified_at, alert.notified_by, alert.notice_text = now, viewer.username, text
     notice = Notice(alert.id, queued, outside)

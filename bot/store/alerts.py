@@ -207,12 +207,28 @@ async def account_slugs(session: AsyncSession, account_ids: list[int]) -> dict[i
     return {account_id: (slug, platform) for account_id, slug, platform in rows}
 
 
-async def threads_to_notify(session: AsyncSession, alert_id: int) -> list[int]:
-    """The member threads whose customer has not had the alert's statement yet."""
-    rows = await session.execute(select(AlertMember.thread_id).distinct()
-                                 .where(AlertMember.alert_id == alert_id, AlertMember.notified_at.is_(None))
-                                 .order_by(AlertMember.thread_id))
-    return list(rows.scalars())
+@dataclass(frozen=True)
+class MemberThread:
+    """A member thread and whose it is: `person` is the same for linked identities ("p<person
+    id>", else "c<customer id>"), so a consumer who complained on two channels is told once."""
+
+    thread_id: int
+    person: str
+    notified: bool
+
+
+async def member_threads(session: AsyncSession, alert_id: int) -> list[MemberThread]:
+    """The alert's threads, by id, with their person and whether the statement was queued there."""
+    rows = await session.execute(
+        select(AlertMember.thread_id, Customer.id, Customer.person_id, AlertMember.notified_at)
+        .join(Thread, Thread.id == AlertMember.thread_id).join(Customer, Customer.id == Thread.customer_id)
+        .where(AlertMember.alert_id == alert_id).order_by(AlertMember.thread_id))
+    found: dict[int, MemberThread] = {}
+    for thread_id, customer_id, person_id, notified_at in rows:
+        notified = notified_at is not None or (thread_id in found and found[thread_id].notified)
+        found[thread_id] = MemberThread(thread_id, f"c{customer_id}" if person_id is None else f"p{person_id}",
+                                        notified)
+    return list(found.values())
 
 
 async def mark_notified(session: AsyncSession, alert_id: int, thread_ids: list[int], now: datetime) -> None:
