@@ -513,9 +513,11 @@ class RadarTerm(Base):
     then not read again, and never counted)."""
 
     __tablename__ = "radar_terms"
-    __table_args__ = (Index("ix_radar_terms_term_at", "term", "at"), Index("ix_radar_terms_at", "at"))
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
-    term: Mapped[str] = mapped_column(String(32), primary_key=True)
+    __table_args__ = (UniqueConstraint("message_id", "term"), Index("ix_radar_terms_term_at", "term", "at"),
+                      Index("ix_radar_terms_at", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)  # every table of a customer's rows has one (store/privacy.py)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(32))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column()  # when the complaint arrived

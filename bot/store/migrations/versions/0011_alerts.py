@@ -15,6 +15,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         'radar_terms',
+        sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('message_id', sa.Integer(), nullable=False),
         sa.Column('term', sa.String(length=32), nullable=False),
         sa.Column('account_id', sa.Integer(), nullable=False),
@@ -23,7 +24,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('message_id', 'term'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('message_id', 'term'),
     )
     op.create_index('ix_radar_terms_term_at', 'radar_terms', ['term', 'at'])
     op.create_index('ix_radar_terms_at', 'radar_terms', ['at'])
