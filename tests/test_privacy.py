@@ -55,10 +55,13 @@ def test_every_table_that_references_customers_has_an_erase_rule():
     must say what an erase does to it: export finds it by itself, erase must not skip it."""
     owned = privacy.owned_tables()
     assert {"customers", "threads", "messages", "tickets", "inbox", "outbox", "csat_ratings", "misses"} <= set(owned)
-    assert set(owned) == set(privacy.ERASE), "add the new table to bot.store.privacy.ERASE"
+    assert set(owned) == set(privacy.ERASE) | privacy.DELETED, "add the new table to bot.store.privacy.ERASE"
+    assert not set(privacy.ERASE) & privacy.DELETED
     for name in owned:
         table = Base.metadata.tables[name]
         assert [c.name for c in table.primary_key.columns] == ["id"] and isinstance(table.c.id.type, Integer)
+        if name in privacy.DELETED:
+            continue
         assert set(privacy.ERASE[name]) <= set(table.c.keys()), name
         texts = {c.name for c in table.columns if isinstance(c.type, (String, JSON))}
         unclassified = texts - set(privacy.ERASE[name]) - KEPT.get(name, set())

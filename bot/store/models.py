@@ -21,7 +21,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -511,16 +510,13 @@ class RadarTerm(Base):
     """A topic term of one complaint (jieba nouns or product terms, bot/nlu/topics.py), written
     once by the radar's scan so that neither the sliding window nor the trailing rate reads and
     segments the texts again. A complaint without any term keeps one row with term "" (it is
-    then not read again, and never counted); so does a complaint whose customer was erased (a
-    term can be a name or an order code: bot/store/privacy.py blanks it). A term is stored once
-    per complaint (the unique index leaves "" out for that reason)."""
+    then not read again, and never counted)."""
 
     __tablename__ = "radar_terms"
-    __table_args__ = (Index("ix_radar_terms_term_at", "term", "at"), Index("ix_radar_terms_at", "at"),
-                      Index("uq_radar_terms_message_term", "message_id", "term", unique=True,
-                            sqlite_where=sql_text("term <> ''"), postgresql_where=sql_text("term <> ''")))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    __table_args__ = (UniqueConstraint("message_id", "term"), Index("ix_radar_terms_term_at", "term", "at"),
+                      Index("ix_radar_terms_at", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)  # every table of a customer's rows has one (store/privacy.py)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     term: Mapped[str] = mapped_column(String(32))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))

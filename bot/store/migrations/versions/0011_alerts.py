@@ -25,13 +25,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('message_id', 'term'),
     )
     op.create_index('ix_radar_terms_term_at', 'radar_terms', ['term', 'at'])
     op.create_index('ix_radar_terms_at', 'radar_terms', ['at'])
-    op.create_index('ix_radar_terms_message_id', 'radar_terms', ['message_id'])
-    # a term once per complaint; "" (no term, or erased) may repeat
-    op.create_index('uq_radar_terms_message_term', 'radar_terms', ['message_id', 'term'], unique=True,
-                    sqlite_where=sa.text("term <> ''"), postgresql_where=sa.text("term <> ''"))
     op.create_table(
         'alerts',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -82,8 +79,6 @@ def downgrade() -> None:
     op.drop_table('alert_members')
     op.drop_index('ix_alerts_status', table_name='alerts')
     op.drop_table('alerts')
-    op.drop_index('uq_radar_terms_message_term', table_name='radar_terms')
-    op.drop_index('ix_radar_terms_message_id', table_name='radar_terms')
     op.drop_index('ix_radar_terms_at', table_name='radar_terms')
     op.drop_index('ix_radar_terms_term_at', table_name='radar_terms')
     op.drop_table('radar_terms')
