@@ -22,7 +22,7 @@ async def test_alert_banner_notify_and_close(browser: Browser, stack: AgentStack
     async with stack.rt.db.uow() as session:
         await radar.scan(session, stack.rt.settings, datetime.now(timezone.utc))
     banner = alice.locator(".alert-banner")
-    await expect(banner).to_contain_text("5 位顾客投诉“充电器”")  # live, without a reload
+    await expect(banner).to_contain_text("“充电器” 5 条投诉")  # live, without a reload
     await expect(banner.locator("a")).to_have_count(0)  # agents are told, admins handle it
 
     root = await logged_in(browser, stack, "root", DESKTOP)

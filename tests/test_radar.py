@@ -189,3 +189,18 @@ async def test_terms_older_than_the_trailing_days_are_forgotten(conversation: Co
     assert await _terms(conversation, "old") == ["充电器"]
     await scan(conversation, T0)  # 7 baseline days + the window: the first is past them
     assert await _terms(conversation, "old") == [] and await _terms(conversation, "recent") == ["充电器"]
+
+
+async def test_one_angry_customer_is_not_a_wave(conversation: Conversation):
+    """The threshold counts customers (people), not messages: one customer repeating a complaint
+    while the thread waits for people does not open an alert; a fifth customer does, and every
+    complaint joins it."""
+    timed = Conversation(conversation.db, conversation.understand, conversation.settings, clock=lambda: T0)
+    for text in CHARGER[:5]:
+        await timed.handle(complaint(text, "brand", "angry"))
+    for i, text in enumerate(CHARGER[5:8]):
+        await say(conversation, T0 + timedelta(minutes=i + 1), text, "brand", f"c{i}")
+    assert await scan(conversation, T0 + timedelta(minutes=5)) == []  # 8 complaints, 4 customers
+    await say(conversation, T0 + timedelta(minutes=6), CHARGER[0], "other", "fifth")
+    opened = await scan(conversation, T0 + timedelta(minutes=7))
+    assert [(a.topic, a.count) for a in opened] == [("充电器", 9)]

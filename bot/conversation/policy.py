@@ -103,6 +103,18 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
     return tone_readable(text) and parse.complaint_tone >= needed
 
 
+def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decision | None:
+    """A complaint said while people hold the thread (the bot does nothing with it), recorded as
+    one (intent "complain") for the crisis radar: by the models when the message was read (a
+    queued thread), by its words otherwise (an agent's thread is not read)."""
+    if parse is None:
+        said = any(mentions(text, words) for words in (settings.complaint_keywords, settings.urgent_keywords,
+                                                         settings.safety_keywords))
+    else:
+        said = complains(parse, text, settings, thresholds(parse, settings))
+    return Decision("append", "complain", parse.confidence if parse else None) if said else None
+
+
 _HAN = re.compile(r"[\u3400-\u9fff]")
 # the tone model learned from Chinese reviews: it judges nothing with fewer Chinese characters
 _TONE_MIN_HAN = 2

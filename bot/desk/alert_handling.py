@@ -147,7 +147,7 @@ async def notify(session: AsyncSession, viewer: Viewer, settings: Settings, aler
         raise AlertInvalid(problem)
     members = await alerts.member_threads(session, alert.id)
     told = {m.person for m in members if m.notified}
-    waiting: dict[str, list[Thread]] = defaultdict(list)  # person -> their threads not told yet
+    waiting: dict[int, list[Thread]] = defaultdict(list)  # person -> their threads not told yet
     for member in members:  # by thread id: locks are always taken in one order
         if not member.notified:
             thread = await threads.locked(session, member.thread_id)

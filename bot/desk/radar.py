@@ -10,10 +10,11 @@ drive it with a fixed clock). A scan, in one transaction:
    window's complaints that name an open alert's topic to that alert;
 3. groups the rest by shared term, the largest group first (so "手机充电器发烫" counts once, with
    充电器 or with 手机, never twice), and opens an alert for a group of at least
-   `CAREBOT_RADAR_MIN_COUNT` complaints within `CAREBOT_RADAR_WINDOW_MINUTES` that is also at
-   least `CAREBOT_RADAR_RATE_FACTOR` times the term's usual count for such a window (its daily
-   rate over the `CAREBOT_RADAR_BASELINE_DAYS` before): a product that always gets complaints
-   needs a real jump.
+   `CAREBOT_RADAR_MIN_COUNT` customers (people: linked identities are one) complaining within
+   `CAREBOT_RADAR_WINDOW_MINUTES` that is also at least `CAREBOT_RADAR_RATE_FACTOR` times the
+   term's usual count for such a window (its daily rate over the `CAREBOT_RADAR_BASELINE_DAYS`
+   before): a product that always gets complaints needs a real jump, and one angry customer
+   repeating themselves is not a wave.
 Pages hear of an opened or grown alert by an `alert` event; an opened one is logged and POSTed
 to the optional webhook. Scans of several servers take turns, and the schema keeps one open
 alert per scope and topic whatever happens (bot/store/alerts.py).
@@ -126,11 +127,18 @@ async def _join_open(session: AsyncSession, scope: int | None, rows: list[alerts
 
 async def _open_new(session: AsyncSession, settings: Settings, scope: int | None, rows: list[alerts.Termed],
                     terms: dict[int, set[str]], now: datetime) -> list[Opened]:
-    """Open alerts for the groups that stand out, the largest group first."""
+    """Open alerts for the groups that stand out, the largest group first. A group's size is the
+    people in it, not the messages: one customer repeating a complaint (on two linked identities
+    too) is not a wave; all their complaints join the alert once it opens."""
     window = timedelta(minutes=settings.radar_window_minutes)
     baseline_days = timedelta(days=settings.radar_baseline_days)
     windows_per_baseline = baseline_days / window
     waiting = {row.message_id for row in rows}
+    person = {row.message_id: row.person for row in rows}
+
+    def people(group: set[int]) -> int:
+        return len({person[message_id] for message_id in group})
+
     tried: set[str] = set()
     opened: list[Opened] = []
     while True:
@@ -140,13 +148,13 @@ async def _open_new(session: AsyncSession, settings: Settings, scope: int | None
                 counts[term].add(message_id)
         if not counts:
             return opened
-        term, group = max(counts.items(), key=lambda item: (len(item[1]), item[0]))
-        if len(group) < settings.radar_min_count:
+        term, group = max(counts.items(), key=lambda item: (people(item[1]), len(item[1]), item[0]))
+        if people(group) < settings.radar_min_count:
             return opened
         tried.add(term)
         usual = await alerts.term_count(session, term, now - window - baseline_days, now - window,
                                         scope) / windows_per_baseline
-        if len(group) < settings.radar_rate_factor * usual:
+        if people(group) < settings.radar_rate_factor * usual:
             continue  # as many as ever: the topic's usual complaints, not a wave
         alert = await _open(session, scope, term, usual, _first_rows(rows, group), now)
         waiting -= group

@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Account, Alert, AlertMember, Customer, Message, RadarTerm, Thread, Ticket
 
+# who a complaint is from, as one integer: linked identities share their person's id; a customer
+# linked to nobody is a person of its own (its id, negated so it never meets a person's id)
+PERSON = func.coalesce(Customer.person_id, -Customer.id)
 SCAN_LOCK = 0x7261646172  # "radar": the advisory lock key that makes scans take turns (PostgreSQL)
 # a complaint: the bot opened a ticket for it, or understood it as one while people held the thread
 IS_COMPLAINT = or_(Message.action == "open_ticket", Message.intent == "complain")
@@ -36,13 +39,14 @@ class Complaint:
 
 @dataclass(frozen=True)
 class Termed:
-    """One term of one complaint not in any alert yet."""
+    """One term of one complaint not in any alert yet, and who it is from (`PERSON`)."""
 
     message_id: int
     term: str
     thread_id: int
     account_id: int
     at: datetime
+    person: int
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ async def forget_terms(session: AsyncSession, until: datetime) -> None:
 async def unassigned_terms(session: AsyncSession, since: datetime, until: datetime) -> list[Termed]:
     """Terms of complaints received in (since, until] that belong to no alert yet."""
     rows = await session.execute(
-        select(RadarTerm.message_id, RadarTerm.term, RadarTerm.thread_id, RadarTerm.account_id, RadarTerm.at)
+        select(RadarTerm.message_id, RadarTerm.term, RadarTerm.thread_id, RadarTerm.account_id, RadarTerm.at, PERSON)
+        .join(Thread, Thread.id == RadarTerm.thread_id).join(Customer, Customer.id == Thread.customer_id)
         .where(RadarTerm.at > since, RadarTerm.at <= until, RadarTerm.term != "",
                ~exists().where(AlertMember.message_id == RadarTerm.message_id))
         .order_by(RadarTerm.at, RadarTerm.message_id))
@@ -112,8 +117,10 @@ async def unassigned_terms(session: AsyncSession, since: datetime, until: dateti
 
 async def term_count(session: AsyncSession, term: str, since: datetime, until: datetime,
                      account_id: int | None) -> int:
-    """Complaints with `term` received in (since, until] (of one account, or of all: None)."""
-    query = (select(func.count(distinct(RadarTerm.message_id)))
+    """Customers (people) who complained with `term` in (since, until] (on one account, or on
+    all: None)."""
+    query = (select(func.count(distinct(PERSON))).select_from(RadarTerm)
+             .join(Thread, Thread.id == RadarTerm.thread_id).join(Customer, Customer.id == Thread.customer_id)
              .where(RadarTerm.term == term, RadarTerm.at > since, RadarTerm.at <= until))
     if account_id is not None:
         query = query.where(RadarTerm.account_id == account_id)
@@ -209,26 +216,22 @@ async def account_slugs(session: AsyncSession, account_ids: list[int]) -> dict[i
 
 @dataclass(frozen=True)
 class MemberThread:
-    """A member thread and whose it is: `person` is the same for linked identities ("p<person
-    id>", else "c<customer id>"), so a consumer who complained on two channels is told once."""
+    """A member thread and who it is from (`PERSON`: the same for linked identities, so a
+    consumer who complained on two channels is told once)."""
 
     thread_id: int
-    person: str
+    person: int
     notified: bool
 
 
 async def member_threads(session: AsyncSession, alert_id: int) -> list[MemberThread]:
     """The alert's threads, by id, with their person and whether the statement was queued there."""
     rows = await session.execute(
-        select(AlertMember.thread_id, Customer.id, Customer.person_id, AlertMember.notified_at)
+        select(AlertMember.thread_id, PERSON, func.max(AlertMember.notified_at))
         .join(Thread, Thread.id == AlertMember.thread_id).join(Customer, Customer.id == Thread.customer_id)
-        .where(AlertMember.alert_id == alert_id).order_by(AlertMember.thread_id))
-    found: dict[int, MemberThread] = {}
-    for thread_id, customer_id, person_id, notified_at in rows:
-        notified = notified_at is not None or (thread_id in found and found[thread_id].notified)
-        found[thread_id] = MemberThread(thread_id, f"c{customer_id}" if person_id is None else f"p{person_id}",
-                                        notified)
-    return list(found.values())
+        .where(AlertMember.alert_id == alert_id).group_by(AlertMember.thread_id, Customer.id)
+        .order_by(AlertMember.thread_id))
+    return [MemberThread(thread_id, person, notified is not None) for thread_id, person, notified in rows]
 
 
 async def mark_notified(session: AsyncSession, alert_id: int, thread_ids: list[int], now: datetime) -> None:
