@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 from bot.nlu.result import Parse
-from bot.conversation.policy import ThreadState, decide
+from bot.conversation.policy import ThreadState, decide, held_complaint
 from bot.settings import Settings
 
 SETTINGS = replace(Settings.from_env({}), faq_threshold=0.5, intent_threshold=0.5, oos_similarity=0.15)
@@ -198,3 +198,12 @@ def test_a_question_filed_with_complaints_needs_the_tone_of_one():
     assert said.action == "open_ticket"  # not a question: the intent model's complaint stands
     angry = replace(asked, tone={"complaint": 0.55, "praise": 0.0})
     assert decide(angry, "为什么还不退款？", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
+def test_a_complaint_while_people_hold_the_thread_is_recorded_for_the_radar():
+    """Read (a queued thread): the models' verdict; not read (an agent's thread): the keywords."""
+    read = held_complaint(parse("complain", complaint=0.9), "充电器烫得不敢摸", SETTINGS)
+    assert read is not None and (read.action, read.intent) == ("append", "complain")
+    assert held_complaint(parse("faq/refund_time"), "退款多久到账", SETTINGS) is None
+    assert held_complaint(None, "我要投诉，充电器发烫", SETTINGS).intent == "complain"
+    assert held_complaint(None, "好的，谢谢", SETTINGS) is None
