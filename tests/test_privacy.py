@@ -11,11 +11,12 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from sqlalchemy import JSON, Integer, String, func, select, update
+from sqlalchemy import JSON, Integer, String, func, select, text, update
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk import misses as desk_misses
+from bot.desk import privacy as desk_privacy
 from bot.desk import retention
 from bot.nlu.pool import NluPool
 from bot.runtime import database
@@ -347,3 +348,29 @@ async def test_every_server_purges_in_the_background(retention_stack: AgentStack
         return await leftovers(stack.rt.db, ["很久以前说的话"]) == []
     assert await wait_until(purged)
     assert await leftovers(stack.rt.db, ["今天说的话"])
+
+
+# a database trigger (real SQL, no mock) that refuses to change tickets: the erase fails half-way through
+REFUSE_TICKET_UPDATES = {
+    "sqlite": ["CREATE TRIGGER refuse_tickets BEFORE UPDATE ON tickets BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ "
+                   "LANGUAGE plpgsql",
+                   "CREATE TRIGGER refuse_tickets BEFORE UPDATE ON tickets FOR EACH ROW EXECUTE FUNCTION refuse()"]}
+
+
+async def test_an_erase_that_fails_half_way_changes_nothing(plain_db: Database):
+    """One transaction: the identities and messages (erased before the tickets) come back too."""
+    await seed_history(plain_db, NOW)
+    async with plain_db.uow() as session:
+        cid = (await session.execute(select(Customer.id).where(Customer.external_id == "oRetention0001"))).scalar_one()
+        for statement in REFUSE_TICKET_UPDATES[session.get_bind().dialect.name]:
+            await session.execute(text(statement))
+    needles = ["oRetention0001", "四十天前的消息", "四十天前的回复", "四十天前的投诉"]
+    before = await leftovers(plain_db, needles)
+    assert {table for table, _, _ in before} >= {"customers", "messages", "misses", "outbox", "audit_log", "tickets"}
+    with pytest.raises(Exception, match="refused"):
+        async with plain_db.uow() as session:
+            await desk_privacy.erase_customers(session, [cid], actor="root", now=NOW)
+    assert await leftovers(plain_db, needles) == before
+    async with plain_db.sessions() as session:
+        assert not (await session.execute(select(AuditEntry).where(AuditEntry.action == "customer.erase"))).first()
