@@ -25,7 +25,7 @@ from bot.store import audit, outbox, privacy
 from bot.store.db import Database
 from bot.store.models import (Account, AuditEntry, Base, Customer, IntentExample, Message, Miss, OutboxItem, Thread,
                               Ticket)
-from tests.agent_stack import AgentStack, call, staffed_stack, wait_until
+from tests.agent_stack import AgentStack, call, login, staffed_stack, wait_until
 from tests.conftest import carebot_env, make_settings, run_carebot
 
 ALICE_OPENID, LINKED_OPENID, OTHER_OPENID = "oPrivacyAlice00000000000001", "oPrivacyLinked0000000000001", "oPrivacyBob0000000000000001"
@@ -374,3 +374,34 @@ async def test_an_erase_that_fails_half_way_changes_nothing(plain_db: Database):
     assert await leftovers(plain_db, needles) == before
     async with plain_db.sessions() as session:
         assert not (await session.execute(select(AuditEntry).where(AuditEntry.action == "customer.erase"))).first()
+
+
+async def test_an_admin_exports_and_erases_from_the_profile_page(stack: AgentStack):
+    """The profile page's PIPL card: admins only, an erase only when confirmed, and then nothing of
+    the customer's words is left; the same service as the API."""
+    await stack.push(COMPLAINT, ALICE_OPENID)
+    mine = await customer_id(stack, ALICE_OPENID)
+    page = f"{stack.base}/customers/{mine}"
+    jar = lambda: aiohttp.CookieJar(unsafe=True)  # noqa: E731 (cookies for 127.0.0.1)
+    async with aiohttp.ClientSession(cookie_jar=jar()) as agent, aiohttp.ClientSession(cookie_jar=jar()) as admin:
+        agent_csrf = await login(agent, stack.base, "alice")
+        agent_page = await (await agent.get(page)).text()
+        assert "erase-form" not in agent_page and COMPLAINT in agent_page
+        assert (await agent.get(f"{page}/export")).status == 403
+        csrf = await login(admin, stack.base, "root")
+        assert 'id="erase-form"' in await (await admin.get(page)).text()
+        async with admin.get(f"{page}/export") as response:
+            assert response.status == 200 and "attachment" in response.headers["Content-Disposition"]
+            assert COMPLAINT in {m["text"] for m in (await response.json())["tables"]["messages"]}
+        erase = {"csrf_token": csrf, "action": "erase"}
+        async with admin.post(page, data=erase) as response:  # not confirmed: refused, shown on the page
+            assert response.status == 422 and "确认删除" in await response.text()
+        assert await leftovers(stack.rt.db, [COMPLAINT]) != []
+        async with agent.post(page, data={**erase, "confirm": "yes", "csrf_token": agent_csrf}) as response:
+            assert response.status == 403
+        async with admin.post(page, data={**erase, "confirm": "yes"}) as response:
+            assert response.status == 200 and str(response.url).endswith(f"/customers/{mine}")
+            assert COMPLAINT not in await response.text()
+        assert await leftovers(stack.rt.db, [COMPLAINT, ALICE_OPENID]) == []
+        async with admin.post(page, data={**erase, "confirm": "yes"}) as response:
+            assert response.status == 409 and "已经删除" in await response.text()
