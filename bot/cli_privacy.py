@@ -47,7 +47,7 @@ async def cmd_purge(ctx: Context, args: argparse.Namespace) -> None:
         raise CliError("nothing to purge: CAREBOT_RETENTION_DAYS is 0 (keep forever); give --days N to purge anyway")
     async with ctx.database() as db:
         purged = await retention.purge(db, days, datetime.now(timezone.utc))
-    print(f"purged the text of {purged} messages older than {days} days")
+    print(f"purged the text of {retention.described(purged)} older than {days} days")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

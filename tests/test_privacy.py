@@ -11,20 +11,21 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from sqlalchemy import JSON, Integer, String, func, select, update
+from sqlalchemy import JSON, Integer, String, func, select, text, update
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk import misses as desk_misses
+from bot.desk import privacy as desk_privacy
 from bot.desk import retention
 from bot.nlu.pool import NluPool
 from bot.runtime import database
 from bot.settings import Settings
-from bot.store import outbox, privacy
+from bot.store import audit, outbox, privacy
 from bot.store.db import Database
 from bot.store.models import (Account, AuditEntry, Base, Customer, IntentExample, Message, Miss, OutboxItem, Thread,
                               Ticket)
-from tests.agent_stack import AgentStack, call, staffed_stack, wait_until
+from tests.agent_stack import AgentStack, call, login, staffed_stack, wait_until
 from tests.conftest import carebot_env, make_settings, run_carebot
 
 ALICE_OPENID, LINKED_OPENID, OTHER_OPENID = "oPrivacyAlice00000000000001", "oPrivacyLinked0000000000001", "oPrivacyBob0000000000000001"
@@ -35,6 +36,7 @@ REPLY = "王先生您好，我们马上为您更换充电器"
 NOTE = "客户电话13812345678，住杭州西湖区"
 QUEUED = "这条回复还在发件箱里没有发出"
 NICKNAME = "王小明的微信昵称"
+UNIONID = "oUnionPrivacyAlice000000001"
 PERSON_NOTE = "王先生，老客户，上次投诉过耳机"
 OTHER_TEXT = "你好，我想问一下退款多久到账"
 
@@ -107,7 +109,8 @@ async def queue_unsent_reply(stack: AgentStack, cid: int, due_in: timedelta) -> 
         await session.flush()
         for item in await outbox.enqueue(session, message, [QUEUED], now):
             item.next_attempt_at = now + due_in
-        await session.execute(update(Customer).where(Customer.id == cid).values(nickname=NICKNAME))
+        await session.execute(update(Customer).where(Customer.id == cid).values(nickname=NICKNAME, unionid=UNIONID,
+                                                                               unionid_state="found"))
 
 
 async def test_export_and_erase_over_the_api(stack: AgentStack):
@@ -166,8 +169,8 @@ async def test_export_and_erase_over_the_api(stack: AgentStack):
         status, body = await call(http, "POST", f"{api}/{mine}/erase", root)
         assert status == 409 and "已经删除" in body["error"]
 
-        needles = [MISS_TEXT, COMPLAINT, LINKED_TEXT, REPLY, NOTE, QUEUED, NICKNAME, PERSON_NOTE, ALICE_OPENID,
-                   LINKED_OPENID]
+        needles = [MISS_TEXT, COMPLAINT, LINKED_TEXT, REPLY, NOTE, QUEUED, NICKNAME, UNIONID, PERSON_NOTE,
+                   ALICE_OPENID, LINKED_OPENID]
         assert await leftovers(stack.rt.db, needles) == []
         assert len(await leftovers(stack.rt.db, [OTHER_TEXT, OTHER_OPENID])) >= 2  # another customer's data stays
 
@@ -222,7 +225,7 @@ async def test_customer_cli_export_erase_and_purge(conversation: Conversation, d
     again = run_carebot(["customer", "erase", str(cid), "--yes"], env)
     assert again.returncode == 2 and "已经删除" in again.stderr
     purged = run_carebot(["purge", "--days", "1"], env)
-    assert purged.returncode == 0 and "purged the text of 0 messages" in purged.stdout, purged.stderr
+    assert purged.returncode == 0 and "purged the text of 0 messages and 0 tickets" in purged.stdout, purged.stderr
 
 
 # --- retention ---
@@ -259,7 +262,22 @@ async def seed_history(db: Database, now: datetime) -> dict[str, int]:
                          text="四十天前的消息", key="四十天前的消息", created_at=old))
         session.add(OutboxItem(message_id=rows["old_out"].id, account_id=account.id, recipient="oRetention0001",
                                payload={"text": "四十天前的回复", "part": 0}, state="sent", created_at=old))
-        return {name: message.id for name, message in rows.items()}
+        tickets = {"old_closed": Ticket(number="T-R1", thread_id=thread.id, status="resolved",
+                                        customer_id=customer.id, summary="四十天前的投诉", created_at=old),
+                   "old_open": Ticket(number="T-R2", thread_id=thread.id, status="open",
+                                      customer_id=customer.id, summary="还在处理的旧投诉", created_at=old),
+                   "recent_closed": Ticket(number="T-R3", thread_id=thread.id,
+                                           status="closed", customer_id=customer.id, summary="十天前的投诉",
+                                           created_at=recent)}
+        session.add_all(tickets.values())
+        await session.flush()
+        miss = (await session.execute(select(Miss.id).where(Miss.message_id == rows["old_in"].id))).scalar_one()
+        for entity, entity_id, action, after in (
+                ("message", rows["old_out"].id, "thread.reply", {"thread_id": thread.id, "text": "四十天前的回复"}),
+                ("miss", miss, "miss.label", {"status": "labelled", "label": "greet", "example": "四十天前的消息"}),
+                ("message", rows["recent"].id, "thread.note", {"thread_id": thread.id, "text": "十天前的消息"})):
+            await audit.record(session, "alice", action, entity, entity_id, after=after, now=old)
+        return {name: row.id for name, row in (rows | tickets).items()}
 
 
 async def texts(db: Database) -> dict[int, tuple[str, Any]]:
@@ -275,15 +293,40 @@ async def plain_db(database_url: str, tmp_path: Path):
 
 async def test_retention_purges_old_text_in_batches(plain_db: Database):
     ids = await seed_history(plain_db, NOW)
-    assert await retention.purge(plain_db, 0, NOW) == 0  # 0: keep forever
-    assert await retention.purge(plain_db, 30, NOW, batch=2) == 3  # two batches
+    assert await retention.purge(plain_db, 0, NOW) == {"messages": 0, "tickets": 0}  # 0: keep forever
+    assert await retention.purge(plain_db, 30, NOW, batch=2) == {"messages": 3, "tickets": 1}  # two batches
     after = await texts(plain_db)
     assert after[ids["old_in"]] == (privacy.MARKER, None) and after[ids["old_out"]][0] == privacy.MARKER
     assert after[ids["old_event"]] == ("", None)  # nothing to mark, the raw push is gone
     assert after[ids["old_undecided"]][0] == "还没处理的旧消息" and after[ids["recent"]][0] == "十天前的消息"
-    assert await leftovers(plain_db, ["四十天前"]) == []  # the miss and the outbox copy too
-    assert await retention.purge(plain_db, 30, NOW) == 0  # nothing left: the next run does nothing
-    assert await retention.purge(plain_db, 5, NOW) == 1  # a shorter retention reaches the recent one
+    # the miss, the outbox copy, the reply's and the label's audit entries and the closed ticket too
+    assert await leftovers(plain_db, ["四十天前"]) == []
+    assert await summaries(plain_db) == {ids["old_closed"]: privacy.MARKER, ids["old_open"]: "还在处理的旧投诉",
+                                         ids["recent_closed"]: "十天前的投诉"}
+    assert len(await leftovers(plain_db, ["十天前的消息"])) == 2  # the recent message and its note's entry stay
+    assert await retention.purge(plain_db, 30, NOW) == {"messages": 0, "tickets": 0}  # the next run does nothing
+    assert await retention.purge(plain_db, 5, NOW) == {"messages": 1, "tickets": 1}  # a shorter one reaches more
+    assert await leftovers(plain_db, ["十天前"]) == []
+
+
+async def summaries(db: Database) -> dict[int, str]:
+    async with db.sessions() as session:
+        return dict((await session.execute(select(Ticket.id, Ticket.summary))).all())
+
+
+async def test_servers_purging_at_once_share_the_work(plain_db: Database):
+    """Several servers purge at the same moment: each batch skips the rows another holds (PostgreSQL),
+    none fails or waits for the other, and together they purge every old message (once each on
+    PostgreSQL; SQLite has one writer at a time, so they take turns)."""
+    ids = await seed_history(plain_db, NOW)
+    async with plain_db.uow() as session:
+        thread = (await session.execute(select(Message.thread_id).where(Message.id == ids["old_in"]))).scalar_one()
+        session.add_all(Message(thread_id=thread, direction="in", author="customer", text=f"四十天前的第{n}条",
+                                state="handled", created_at=NOW - timedelta(days=40)) for n in range(120))
+    runs = await asyncio.gather(*(retention.purge(plain_db, 30, NOW, batch=7) for _ in range(3)))
+    assert await leftovers(plain_db, ["四十天前"]) == []
+    total = sum(run["messages"] for run in runs)
+    assert total == 123 if not plain_db.is_sqlite else total >= 123
 
 
 @pytest_asyncio.fixture
@@ -305,3 +348,60 @@ async def test_every_server_purges_in_the_background(retention_stack: AgentStack
         return await leftovers(stack.rt.db, ["很久以前说的话"]) == []
     assert await wait_until(purged)
     assert await leftovers(stack.rt.db, ["今天说的话"])
+
+
+# a database trigger (real SQL, no mock) that refuses to change tickets: the erase fails half-way through
+REFUSE_TICKET_UPDATES = {
+    "sqlite": ["CREATE TRIGGER refuse_tickets BEFORE UPDATE ON tickets BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ "
+                   "LANGUAGE plpgsql",
+                   "CREATE TRIGGER refuse_tickets BEFORE UPDATE ON tickets FOR EACH ROW EXECUTE FUNCTION refuse()"]}
+
+
+async def test_an_erase_that_fails_half_way_changes_nothing(plain_db: Database):
+    """One transaction: the identities and messages (erased before the tickets) come back too."""
+    await seed_history(plain_db, NOW)
+    async with plain_db.uow() as session:
+        cid = (await session.execute(select(Customer.id).where(Customer.external_id == "oRetention0001"))).scalar_one()
+        for statement in REFUSE_TICKET_UPDATES[session.get_bind().dialect.name]:
+            await session.execute(text(statement))
+    needles = ["oRetention0001", "四十天前的消息", "四十天前的回复", "四十天前的投诉"]
+    before = await leftovers(plain_db, needles)
+    assert {table for table, _, _ in before} >= {"customers", "messages", "misses", "outbox", "audit_log", "tickets"}
+    with pytest.raises(Exception, match="refused"):
+        async with plain_db.uow() as session:
+            await desk_privacy.erase_customers(session, [cid], actor="root", now=NOW)
+    assert await leftovers(plain_db, needles) == before
+    async with plain_db.sessions() as session:
+        assert not (await session.execute(select(AuditEntry).where(AuditEntry.action == "customer.erase"))).first()
+
+
+async def test_an_admin_exports_and_erases_from_the_profile_page(stack: AgentStack):
+    """The profile page's PIPL card: admins only, an erase only when confirmed, and then nothing of
+    the customer's words is left; the same service as the API."""
+    await stack.push(COMPLAINT, ALICE_OPENID)
+    mine = await customer_id(stack, ALICE_OPENID)
+    page = f"{stack.base}/customers/{mine}"
+    jar = lambda: aiohttp.CookieJar(unsafe=True)  # noqa: E731 (cookies for 127.0.0.1)
+    async with aiohttp.ClientSession(cookie_jar=jar()) as agent, aiohttp.ClientSession(cookie_jar=jar()) as admin:
+        agent_csrf = await login(agent, stack.base, "alice")
+        agent_page = await (await agent.get(page)).text()
+        assert "erase-form" not in agent_page and COMPLAINT in agent_page
+        assert (await agent.get(f"{page}/export")).status == 403
+        csrf = await login(admin, stack.base, "root")
+        assert 'id="erase-form"' in await (await admin.get(page)).text()
+        async with admin.get(f"{page}/export") as response:
+            assert response.status == 200 and "attachment" in response.headers["Content-Disposition"]
+            assert COMPLAINT in {m["text"] for m in (await response.json())["tables"]["messages"]}
+        erase = {"csrf_token": csrf, "action": "erase"}
+        async with admin.post(page, data=erase) as response:  # not confirmed: refused, shown on the page
+            assert response.status == 422 and "确认删除" in await response.text()
+        assert await leftovers(stack.rt.db, [COMPLAINT]) != []
+        async with agent.post(page, data={**erase, "confirm": "yes", "csrf_token": agent_csrf}) as response:
+            assert response.status == 403
+        async with admin.post(page, data={**erase, "confirm": "yes"}) as response:
+            assert response.status == 200 and str(response.url).endswith(f"/customers/{mine}")
+            assert COMPLAINT not in await response.text()
+        assert await leftovers(stack.rt.db, [COMPLAINT, ALICE_OPENID]) == []
+        async with admin.post(page, data={**erase, "confirm": "yes"}) as response:
+            assert response.status == 409 and "已经删除" in await response.text()

@@ -93,8 +93,11 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         return True
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
-        # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the tone
-        floor = settings.complaint_tone_question if is_question(text) else settings.complaint_tone_floor
+        # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the
+        # tone; so does a review it barely takes for one (it learned that talking about a product is
+        # complaining), else the praise the tone model hears wins ("咖啡豆现烘的 打开满屋子都香")
+        hesitant = is_question(text) or parse.confidence < settings.complaint_intent_sure
+        floor = settings.complaint_tone_question if hesitant else settings.complaint_tone_floor
         return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
     # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
     praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone

@@ -1,9 +1,10 @@
-"""The retention purge (`CAREBOT_RETENTION_DAYS`): message text older than N days becomes a marker.
+"""The retention purge (`CAREBOT_RETENTION_DAYS`): message text older than N days becomes a marker,
+and so do its copies (misses, outbox items, audit entries) and the summaries of closed tickets.
 
 Run by every `carebot serve` (a background task, so it owns its transactions) and by `carebot
 purge`. It works in batches of BATCH messages, one short transaction each, so a large backlog
-never holds locks the webhooks wait for; several servers may purge at once (each batch is
-idempotent: a row two of them reach is simply marked twice).
+never holds locks the webhooks wait for; several servers may purge at once (a batch skips the
+rows another one holds, and is idempotent: a row two of them reach is simply marked twice).
 """
 from __future__ import annotations
 
@@ -19,21 +20,32 @@ from bot.store.models import utcnow
 log = logging.getLogger(__name__)
 BATCH = 500
 PAUSE = 0.05  # seconds between batches: the service's own writes get their turn
+# what is purged -> one batch of it, in the caller's transaction (bot/store/privacy.py)
+PASSES = {"messages": privacy.purge_messages, "tickets": privacy.purge_tickets}
 
 
-async def purge(db: Database, days: int, now: datetime, *, batch: int = BATCH) -> int:
-    """Purge every message created more than `days` days before `now`; how many were purged."""
+async def purge(db: Database, days: int, now: datetime, *, batch: int = BATCH) -> dict[str, int]:
+    """Purge the text of every message (and closed ticket) created more than `days` days
+    before `now`; how many of each were purged."""
+    purged = dict.fromkeys(PASSES, 0)
     if days <= 0:
-        return 0
-    cutoff, after_id, total = now - timedelta(days=days), 0, 0
-    while True:
-        async with db.uow() as session:
-            ids = await privacy.purge_batch(session, cutoff, after_id=after_id, limit=batch)
-        total += len(ids)
-        if len(ids) < batch:
-            return total
-        after_id = ids[-1]
-        await asyncio.sleep(PAUSE)
+        return purged
+    cutoff = now - timedelta(days=days)
+    for kind, purge_batch in PASSES.items():
+        after_id = 0
+        while True:
+            async with db.uow() as session:
+                ids = await purge_batch(session, cutoff, after_id=after_id, limit=batch)
+            purged[kind] += len(ids)
+            if len(ids) < batch:
+                break
+            after_id = ids[-1]
+            await asyncio.sleep(PAUSE)
+    return purged
+
+
+def described(purged: dict[str, int]) -> str:
+    return " and ".join(f"{count} {kind}" for kind, count in purged.items())
 
 
 class RetentionWatch:
@@ -47,8 +59,8 @@ class RetentionWatch:
         while True:
             try:
                 purged = await purge(self.db, self.days, self.clock())
-                if purged:
-                    log.info("retention: purged the text of %d messages older than %d days", purged, self.days)
+                if any(purged.values()):
+                    log.info("retention: purged the text of %s older than %d days", described(purged), self.days)
             except Exception:  # a failed pass (the database away) must not end the task: the next one retries
                 log.exception("retention purge failed")
             await asyncio.sleep(self.interval)

@@ -395,6 +395,8 @@ class NluTestExample(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
+    # a record's entries: its history, a customer's export and erase, the retention purge (0012)
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))

@@ -19,6 +19,7 @@ from sqlalchemy import Select, String, Table, and_, case, cast, delete, literal,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Base, Customer, FaqExample, FaqIntent, IntentExample, Miss, Person
+from bot.store.tickets import OPEN_STATUSES
 
 MARKER = "[已删除]"  # what erased and purged text reads as
 ERASED_PREFIX = "erased:"  # an erased customer's external_id: the prefix and its row id (unique per account)
@@ -159,7 +160,7 @@ async def erase(session: AsyncSession, customer_ids: list[int]) -> dict[str, int
     there to recognise, and the people once no identity points at them any more."""
     queries = _id_queries(customer_ids)
     secrets = await _identifying_strings(session, customer_ids, queries)
-    counts = {"audit_log": await _redact_audit(session, queries, secrets),
+    counts = {"audit_log": await _redact_audit(session, _audit_about(queries), secrets),
               "training_examples": await _drop_labelled_examples(session, queries)}
     person_ids = list((await session.execute(select(Customer.person_id).where(
         Customer.id.in_(customer_ids), Customer.person_id.is_not(None)).distinct())).scalars())
@@ -204,11 +205,11 @@ def _redacted(value: Any, secrets: set[str], key: str = "") -> Any:
     return value
 
 
-async def _redact_audit(session: AsyncSession, queries: dict[str, Select], secrets: set[str]) -> int:
-    """Free text in audit entries about the customers' records becomes the marker; who did
-    what to which record, and when, stays."""
+async def _redact_audit(session: AsyncSession, about: Any, secrets: set[str]) -> int:
+    """Free text in the audit entries matching `about` (entries about the erased customers' or
+    the purged records) becomes the marker; who did what to which record, and when, stays."""
     changed = 0
-    for entry in (await session.execute(select(AuditEntry).where(_audit_about(queries)))).scalars():
+    for entry in (await session.execute(select(AuditEntry).where(about))).scalars():
         before, after = _redacted(entry.before, secrets), _redacted(entry.after, secrets)
         if (before, after) != (entry.before, entry.after):
             entry.before, entry.after = before, after
@@ -230,19 +231,32 @@ async def _drop_labelled_examples(session: AsyncSession, queries: dict[str, Sele
     return dropped
 
 
-# --- retention: message text older than N days, in short batches ---
+# --- retention: text older than N days, in short batches ---
 
-async def purge_batch(session: AsyncSession, cutoff: datetime, *, after_id: int, limit: int) -> list[int]:
+async def _due(session: AsyncSession, table: Table, condition: Any, *, after_id: int, limit: int) -> list[int]:
+    """Up to `limit` ids above `after_id` of the rows to purge, locked for this transaction. Rows
+    another server's purge (or the service) holds are skipped, not waited for (PostgreSQL; SQLite
+    has one writer at a time anyway): concurrent purges share the work and never queue behind
+    each other or behind a webhook. A skipped row is reached by a later run."""
+    return list((await session.execute(
+        select(table.c.id).where(table.c.id > after_id, condition).order_by(table.c.id).limit(limit)
+        .with_for_update(skip_locked=True))).scalars())
+
+
+def _audit_of(entity: str, ids: Any) -> Any:
+    return and_(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids))
+
+
+async def purge_messages(session: AsyncSession, cutoff: datetime, *, after_id: int, limit: int) -> list[int]:
     """Purge the text of up to `limit` messages created before `cutoff` (ids above `after_id`)
-    and of its copies (the miss, the outbox item); the ids purged, ascending. Messages still
-    in flight (undecided, or a reply not yet out) wait for a later run."""
+    and of its copies (the miss, the outbox item, the text in the audit entries of the reply,
+    the note and the labelled miss); the ids purged, ascending. Messages still in flight
+    (undecided, or a reply not yet out) wait for a later run."""
     messages, misses, outbox = _table("messages"), _table("misses"), _table("outbox")
-    ids = list((await session.execute(
-        select(messages.c.id).where(messages.c.id > after_id, messages.c.created_at < cutoff,
-                                    messages.c.state.not_in(("undecided", *ACTIVE_OUTBOUND)),
-                                    or_(and_(messages.c.text != "", messages.c.text != MARKER),
-                                        messages.c.raw.is_not(None), messages.c.envelope.is_not(None)))
-        .order_by(messages.c.id).limit(limit))).scalars())
+    ids = await _due(session, messages, and_(
+        messages.c.created_at < cutoff, messages.c.state.not_in(("undecided", *ACTIVE_OUTBOUND)),
+        or_(and_(messages.c.text != "", messages.c.text != MARKER),
+            messages.c.raw.is_not(None), messages.c.envelope.is_not(None))), after_id=after_id, limit=limit)
     if not ids:
         return []
     await session.execute(update(messages).where(messages.c.id.in_(ids)).values(
@@ -250,5 +264,19 @@ async def purge_batch(session: AsyncSession, cutoff: datetime, *, after_id: int,
     await session.execute(update(misses).where(misses.c.message_id.in_(ids)).values(text=MARKER, key=MARKER))
     await session.execute(update(outbox).where(outbox.c.message_id.in_(ids), outbox.c.state.in_(("sent", "failed")))
                           .values(payload={"text": MARKER}))
+    miss_ids = select(cast(misses.c.id, String)).where(misses.c.message_id.in_(ids))
+    await _redact_audit(session, or_(_audit_of("message", [str(i) for i in ids]), _audit_of("miss", miss_ids)),
+                        set())
     return ids
 
+
+async def purge_tickets(session: AsyncSession, cutoff: datetime, *, after_id: int, limit: int) -> list[int]:
+    """Purge the summary (the complaint's text) of up to `limit` tickets created before `cutoff`
+    and no longer open (their audit entries hold no text); the ids purged, ascending. An open
+    ticket keeps its summary while agents work on it (its messages are purged all the same)."""
+    tickets = _table("tickets")
+    ids = await _due(session, tickets, and_(tickets.c.created_at < cutoff, tickets.c.status.not_in(OPEN_STATUSES),
+                                            tickets.c.summary.not_in(("", MARKER))), after_id=after_id, limit=limit)
+    if ids:
+        await session.execute(update(tickets).where(tickets.c.id.in_(ids)).values(summary=MARKER))
+    return ids

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.desk import profiles
+from bot.desk import privacy, profiles
 from bot.desk.access import NotFound, Viewer
 from bot.untrusted import DB_ID_MAX
 from bot.web.auth import api_viewer, now, page_viewer
@@ -45,7 +45,7 @@ async def _change(request: web.Request, change: Callable[[Any], Awaitable[Any]])
             await change(session)
     except profiles.ProfileError as exc:
         raise ApiError(422, exc.reason) from None
-    except profiles.LinkConflict as exc:
+    except (profiles.LinkConflict, privacy.AlreadyErased) as exc:
         raise ApiError(409, exc.reason) from None
 
 
@@ -120,7 +120,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 
 async def page_submit(request: web.Request) -> web.StreamResponse:
-    """The page's forms: tags, note, link, unlink; errors shown on the page (422/409)."""
+    """The page's forms: tags, note, link, unlink, erase (admins); errors shown on the page (422/409)."""
     viewer, customer_id = page_viewer(request), _page_id(request)
     form = await request.post()
     action, moment = form.get("action"), now()
@@ -132,6 +132,11 @@ async def page_submit(request: web.Request) -> web.StreamResponse:
         if action == "note":
             return await profiles.update(session, viewer, customer_id, moment,
                                          note=profiles.check_note(str(form.get("note", ""))))
+        if action == "erase":  # PIPL: admins only, and only when confirmed on the page
+            viewer.require_admin()
+            if form.get("confirm") != "yes":
+                raise ApiError(422, "请先勾选“确认删除”：删除后无法恢复")
+            return await privacy.erase(session, customer_id, actor=viewer.username, now=moment)
         other = int_param(str(form.get("customer_id", "")), "customer_id")
         if action == "link":
             return await profiles.link(session, viewer, customer_id, other, moment)
