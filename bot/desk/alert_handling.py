@@ -7,8 +7,8 @@ with the reason. A notify or close is all or nothing and in the audit log.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any

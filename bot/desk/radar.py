@@ -3,9 +3,9 @@
 Every `carebot serve` scans every `CAREBOT_RADAR_INTERVAL` seconds (a scan takes `now`, so tests
 drive it with a fixed clock). A scan, in one transaction:
 1. forgets the terms of complaints older than the trailing rate's days, and stores the topic
-   terms (bot/nlu/topics.py) of complaints not read yet: those the bot opened
-   a ticket for (private messages and public Weibo mentions alike) and those it understood as
-   complaints while people held the thread;
+   terms (bot/nlu/topics.py) of complaints not read yet: those the bot opened a ticket for
+   (private messages and public Weibo mentions alike) and those said while people held the
+   thread (recorded with intent "complain": bot/conversation/policy.py held_complaint);
 2. per scope (the whole matrix of accounts, or each account: `CAREBOT_RADAR_SCOPE`), adds the
    window's complaints that name an open alert's topic to that alert;
 3. groups the rest by shared term, the largest group first (so "手机充电器发烫" counts once, with

@@ -99,8 +99,8 @@ async def store_terms(session: AsyncSession, terms: list[tuple[Complaint, list[s
 
 async def forget_terms(session: AsyncSession, until: datetime) -> None:
     """Drop the terms of complaints received up to `until`: older than the trailing rate's days,
-    nothing reads them any more (the table stays small, and derived words of old complaints do
-    not outlive the retention of their text)."""
+    nothing reads them any more (the table stays small, and words taken from consumers' texts
+    are kept no longer than the radar needs them)."""
     await session.execute(delete(RadarTerm).where(RadarTerm.at <= until))
 
 
