@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.conversation.evaluation import read_holdout  # noqa: E402
+from bot.nlu.labelled import read_labelled  # noqa: E402
 from bot.conversation.policy import ThreadState, decide  # noqa: E402
 from bot.nlu.names import is_faq  # noqa: E402
 from bot.nlu.normalize import is_meaningful, normalise  # noqa: E402
@@ -102,7 +102,7 @@ def share(items: list, test) -> float:
 
 async def demo_figures(judge: Judge, split: str) -> dict[str, float]:
     path = DATA / ("dev.tsv" if split == "dev" else "holdout.tsv")
-    expected, texts = read_holdout(path)
+    expected, texts = read_labelled(path)
     got = await judge.decisions(texts)
     pairs = list(zip(expected, got))
     complaints = [g for e, g in pairs if e == "complain"]
@@ -116,7 +116,7 @@ async def demo_figures(judge: Judge, split: str) -> dict[str, float]:
 async def tone_figures(judge: Judge, path: Path) -> dict[str, float]:
     """Complaints, praise and neutral lines (tone_*: chat messages; shop_reviews_*: e-commerce and
     food-delivery reviews, written by another hand than the training data)."""
-    expected, texts = read_holdout(path)
+    expected, texts = read_labelled(path)
     got = await judge.decisions(texts)
     by = {label: [g for e, g in zip(expected, got) if e == label] for label in set(expected)}
     return {"complaints_ticketed": share(by["complain"], lambda g: g[0] == "open_ticket"),
@@ -135,7 +135,7 @@ async def review_figures(judge: Judge, split: str) -> dict[str, float]:
 
 
 async def oos_figures(judge: Judge, split: str) -> dict[str, float]:
-    expected, texts = read_holdout(DATA / f"oos_{split}.tsv")
+    expected, texts = read_labelled(DATA / f"oos_{split}.tsv")
     got = await judge.decisions(texts)
     oos = [g for e, g in zip(expected, got) if e == "out_of_scope"]
     in_scope = [g for e, g in zip(expected, got) if e != "out_of_scope"]
@@ -145,7 +145,7 @@ async def oos_figures(judge: Judge, split: str) -> dict[str, float]:
 
 
 async def fewshot_figures(judge: Judge, domain: str) -> dict[str, float]:
-    expected, texts = read_holdout(FEWSHOT / f"{domain}.heldout.tsv")
+    expected, texts = read_labelled(FEWSHOT / f"{domain}.heldout.tsv")
     got = await judge.decisions(texts)
     pairs = list(zip(expected, got))
     actions = Counter(g[0] for _, g in pairs)

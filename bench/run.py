@@ -28,7 +28,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.conversation.evaluation import read_holdout  # noqa: E402
+from bot.nlu.labelled import read_labelled  # noqa: E402
 from bot.nlu.pool import NluPool  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bench.webhook import CONCURRENCY as WEBHOOK_SENDERS, MESSAGES as WEBHOOK_MESSAGES, RASA_PHASE_LIMIT_S  # noqa: E402
@@ -133,7 +133,7 @@ def serve_memory(env: dict[str, str]) -> float:
 
 def holdout_figures(env: dict[str, str], prefix: str = "holdout") -> dict:
     path = ROOT / "tests" / "data" / "holdout.tsv"
-    expected, texts = read_holdout(path)
+    expected, texts = read_labelled(path)
     result = subprocess.run([CAREBOT, "ask", "--json"], input="\n".join(texts), env=env,
                             capture_output=True, text=True, check=True)
     predicted = [json.loads(line)["intent"] for line in result.stdout.splitlines()]
@@ -178,7 +178,7 @@ def main() -> None:
         env = env_for(work / "home", models)
         figures: dict[str, float] = {"train_s": train(env)}
         model = str(next(models.glob("nlu-*.tar.gz")))
-        _, texts = read_holdout(ROOT / "tests" / "data" / "holdout.tsv")
+        _, texts = read_labelled(ROOT / "tests" / "data" / "holdout.tsv")
         settings = Settings.from_env(env)
         figures.update(asyncio.run(worker_figures(settings, model, texts)))
         figures.update(ask_figures(env, texts, work))

@@ -13,7 +13,8 @@ from pathlib import Path
 from bot import cli_models
 from bot.channels import console, registry
 from bot.conversation import retraining
-from bot.conversation.evaluation import parse_all, read_holdout, score
+from bot.conversation.evaluation import parse_all, score
+from bot.nlu.labelled import read_labelled
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
 from bot.desk import faq_admin
@@ -61,7 +62,7 @@ async def cmd_ask(ctx: Context, args: argparse.Namespace) -> None:
 
 
 async def _holdout_metrics(rt: Runtime, path: Path) -> dict:
-    expected, texts = read_holdout(path)
+    expected, texts = read_labelled(path)
     parses = await parse_all(rt.conversation.prepare, rt.pool.parse, texts)
     report = score(expected, [rt.conversation.prepare(t) for t in texts], parses, rt.settings)
     return {"holdout": report.summary(), "report": report}

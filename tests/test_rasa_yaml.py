@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from bot.nlu import rasa_yaml
+from bot.nlu.labelled import read_labelled
 from bot.settings import PROJECT_ROOT
 from bot.store.faq import FaqRecord
 
@@ -49,15 +50,10 @@ def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str):
     assert f"bad.yml:{line}:" in str(caught.value)
 
 
-def _review_lines(path: Path) -> list[tuple[str, str]]:
-    return [tuple(line.split("\t", 1)) for line in path.read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith("#")]
-
-
 def test_written_review_sets_are_labelled_and_share_no_line():
     """The tone model trains on nlu_data/reviews.tsv and is judged on the shop_reviews sets: a
     line in two of them would make the dev and test figures a score on training data."""
-    sets = {name: _review_lines(path) for name, path in (
+    sets = {name: list(zip(*read_labelled(path))) for name, path in (
         ("train", PROJECT_ROOT / "nlu_data" / "reviews.tsv"),
         ("dev", PROJECT_ROOT / "tests" / "data" / "shop_reviews_dev.tsv"),
         ("test", PROJECT_ROOT / "tests" / "data" / "shop_reviews_test.tsv"))}

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.nlu.result import Parse
 from bot.conversation.policy import FALLBACK, resolve_intent
@@ -89,15 +88,3 @@ def score(expected: list[str], texts: list[str], parses: list[Parse | None], set
     return report
 
 
-def read_holdout(path: Path) -> tuple[list[str], list[str]]:
-    """`intent<TAB>text` lines; blank lines and # comments skipped."""
-    expected, texts = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        intent, sep, text = line.partition("\t")
-        if not sep:
-            raise ValueError(f"{path}:{number}: expected 'intent<TAB>text'")
-        expected.append(intent.strip())
-        texts.append(text.strip())
-    return expected, texts

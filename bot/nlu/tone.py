@@ -31,6 +31,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 
+from bot.nlu.labelled import read_labelled
 from bot.nlu.persisted import PersistedComponent
 
 TONE = "tone"
@@ -67,9 +68,7 @@ def read_written_reviews(path: Path | None) -> list[tuple[str, str]]:
     if path is None or not path.is_file():
         return []
     tones = {**INTENT_TONE, "neutral": OTHER}
-    rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()
-            if "\t" in line and not line.startswith("#")]
-    return [(text.strip(), tones[label]) for label, text in rows if label in tones and text.strip()]
+    return [(text, tones[label]) for label, text in zip(*read_labelled(path)) if label in tones and text]
 
 
 def read_exclusions(path: Path | None) -> frozenset[str]:
