@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.settings import Settings
 from bot.store.models import Customer, Thread
+from bot.store.privacy import is_erased
 
 
 def window_problem(thread: Thread, customer: Customer, settings: Settings, now: datetime) -> str | None:
@@ -18,6 +19,8 @@ def window_problem(thread: Thread, customer: Customer, settings: Settings, now: 
     The window is the platform's (settings per platform); after a public message (a
     mention) it may allow fewer replies than after a private one.
     """
+    if is_erased(customer):
+        return "该客户的信息已按个人信息保护要求删除，无法再发送消息"
     if customer.unsubscribed:
         return "客户已取消关注，无法再发送消息"
     window = settings.reply_window(customer.platform)

@@ -32,3 +32,6 @@ STATUS_LABEL = {"new": "已登记，等待客服处理", "open": "客服处理�
 CSAT_ASK = "本次服务已结束，感谢您的耐心！请为本次服务打分：直接回复 1-5 的数字（5 分为非常满意）。"
 CSAT_THANKS = "感谢您的评价！我们会继续努力，有其他问题随时发消息给我哦～"
 CSAT_THANKS_LOW = "感谢您的反馈，很抱歉这次没能让您满意，我们会认真改进。如需继续处理，请回复“转人工”。"
+# the statement an admin reviews and sends to every customer of a crisis alert (/admin/alerts)
+ALERT_STATEMENT = ("您好，关于近期多位顾客反馈的“{topic}”问题，我们已经高度重视，正在紧急排查处理。"
+                   "您的反馈已登记，处理结果会第一时间通知您，给您带来不便深表歉意。")

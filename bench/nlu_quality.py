@@ -113,8 +113,10 @@ async def demo_figures(judge: Judge, split: str) -> dict[str, float]:
             "examples": len(pairs)}
 
 
-async def tone_figures(judge: Judge, split: str) -> dict[str, float]:
-    expected, texts = read_holdout(DATA / f"tone_{split}.tsv")
+async def tone_figures(judge: Judge, path: Path) -> dict[str, float]:
+    """Complaints, praise and neutral lines (tone_*: chat messages; shop_reviews_*: e-commerce and
+    food-delivery reviews, written by another hand than the training data)."""
+    expected, texts = read_holdout(path)
     got = await judge.decisions(texts)
     by = {label: [g for e, g in zip(expected, got) if e == label] for label in set(expected)}
     return {"complaints_ticketed": share(by["complain"], lambda g: g[0] == "open_ticket"),
@@ -190,7 +192,8 @@ def main() -> None:
                 found = {}
                 for split in splits:
                     found[f"demo_{split}"] = await demo_figures(judge, split)
-                    found[f"tone_{split}"] = await tone_figures(judge, split)
+                    found[f"tone_{split}"] = await tone_figures(judge, DATA / f"tone_{split}.tsv")
+                    found[f"shop_reviews_{split}"] = await tone_figures(judge, DATA / f"shop_reviews_{split}.tsv")
                     found[f"oos_{split}"] = await oos_figures(judge, split)
                     found[f"reviews_{split}"] = await review_figures(judge, split)
                 return found

@@ -4,7 +4,7 @@ The subcommands and their JSON output are a contract other tools rely on (see RE
 Every command is `async def cmd(ctx: Context, args)`; a command that cannot do what was
 asked raises `CliError` (bot/runtime.py), printed as one line with its exit code. The
 commands live by topic: bot/cli_nlu.py (chat, ask, train, nlu, faq), bot/cli_agents.py,
-bot/cli_tickets.py, bot/cli_reports.py, and each channel's own (`account add <platform>`, `simulate <platform>`).
+bot/cli_tickets.py, bot/cli_reports.py, bot/cli_privacy.py, and each channel's own (`account add <platform>`, `simulate <platform>`).
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import sys
 
 from aiohttp import web
 
-from bot import cli_agents, cli_misses, cli_models, cli_nlu, cli_reports, cli_tickets
+from bot import cli_agents, cli_misses, cli_models, cli_nlu, cli_privacy, cli_reports, cli_tickets
 from bot.channels import console, registry
+from bot.conversation.retraining import judge_on_test_set
 from bot.nlu import worker_records
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import ensure_model, progress
@@ -57,7 +58,8 @@ async def cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            model, _ = await ensure_model(db, settings, say=progress)
+            model, _ = await ensure_model(db, settings, judge=judge_on_test_set(db, settings, progress),
+                                          say=progress)
             await rt.pool.start(model.path)
             print(f"model {model.version} loaded; ready", flush=True)
             await stop.wait()
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_misses.add_parsers(sub)
     cli_tickets.add_parsers(sub, account)
     cli_reports.add_parsers(sub)
+    cli_privacy.add_parsers(sub)
     return parser
 
 

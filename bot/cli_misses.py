@@ -8,16 +8,9 @@ from datetime import datetime, timezone
 
 from bot.desk import misses
 from bot.desk.access import Refusal
-from bot.runtime import CliError, Context
+from bot.runtime import CliError, Context, positive
 
 ACTOR = "cli"
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
 
 
 async def cmd_list(ctx: Context, args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot import cli_models
-from bot.channels import console
+from bot.channels import console, registry
 from bot.conversation import retraining
 from bot.conversation.evaluation import parse_all, read_holdout, score
 from bot.conversation.messages import InboundMessage
@@ -136,10 +136,25 @@ async def cmd_faq_import(ctx: Context, args: argparse.Namespace) -> None:
     except rasa_yaml.TrainingFileError as exc:
         raise CliError(f"invalid FAQ file, nothing changed: {exc}")
     async with ctx.database() as db:
-        counts = await faq_admin.import_records(db, actor="cli", records=records, replace=args.replace,
-                                                source=str(args.file), now=datetime.now(timezone.utc))
+        try:
+            counts = await faq_admin.import_records(db, actor="cli", records=records, replace=args.replace,
+                                                    source=str(args.file), now=datetime.now(timezone.utc))
+        except faq.FaqError as exc:
+            raise CliError(f"invalid FAQ file, nothing changed: {args.file}: {exc.reason}") from None
     print(f"FAQ import: {counts['added']} added, {counts['updated']} updated, {counts['removed']} removed. "
           "Run `carebot train` to retrain (answers are live already).")
+    for record in records:
+        _warn_split(record)
+
+
+def _warn_split(record: faq.FaqRecord) -> None:
+    """An answer longer than a platform's message goes out in parts: say so, and show them."""
+    for warning in registry.split_warnings(record.answer.strip()):
+        parts = warning["parts"]
+        print(f"warning: the answer of {record.name} is over the {warning['platform']} message limit ({warning['limit']}): "
+              f"it will be sent in {len(parts)} messages:", file=sys.stderr)
+        for number, part in enumerate(parts, 1):
+            print(f"  {number}/{len(parts)} ({len(part)} characters): {part}", file=sys.stderr)
 
 
 async def cmd_faq_export(ctx: Context, args: argparse.Namespace) -> None:

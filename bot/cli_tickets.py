@@ -1,5 +1,5 @@
 """`carebot sla ...`, `carebot canned ...` and the account's SLA and assignment settings:
-`carebot account hours|holidays|autoassign SLUG ...`. Every change is audited as "cli"."""
+`carebot account hours|holidays|autoassign|unionid SLUG ...`. Every change is audited as "cli"."""
 from __future__ import annotations
 
 import argparse
@@ -111,6 +111,17 @@ async def cmd_account_autoassign(ctx: Context, args: argparse.Namespace) -> None
     print(f"{args.slug}: auto-assignment " + ("off" if args.off else f"on, up to {args.capacity} threads per online agent"))
 
 
+async def cmd_account_unionid(ctx: Context, args: argparse.Namespace) -> None:
+    async with _account(ctx, args.slug) as (session, account):
+        if account.platform != "wechat":
+            raise CliError(f"{args.slug} is a {account.platform} account: only WeChat gives unionids", exit_code=1)
+        before, account.open_platform = account.open_platform, args.on
+        await audit.record(session, ACTOR, "account.open_platform", "account", account.id, now=_now(),
+                           before={"open_platform": before}, after={"open_platform": args.on})
+    print(f"{args.slug}: " + ("bound to an open platform; followers' unionids are looked up and their identities "
+                              "linked" if args.on else "unionid lookups off"))
+
+
 async def cmd_canned_add(ctx: Context, args: argparse.Namespace) -> None:
     async with ctx.database() as db:
         try:
@@ -166,6 +177,13 @@ def add_parsers(sub: argparse._SubParsersAction, account: argparse._SubParsersAc
     group.add_argument("--capacity", type=int, help="threads one agent may hold at once")
     group.add_argument("--off", action="store_true")
     auto.set_defaults(func=cmd_account_autoassign)
+    union = account.add_parser("unionid", help="the WeChat account is bound to an open platform: link followers "
+                                               "by unionid")
+    union.add_argument("slug")
+    group = union.add_mutually_exclusive_group(required=True)
+    group.add_argument("--on", action="store_true", dest="on")
+    group.add_argument("--off", action="store_false", dest="on")
+    union.set_defaults(func=cmd_account_unionid)
 
     canned_cmd = sub.add_parser("canned", help="canned replies agents insert with /").add_subparsers(
         dest="canned_command", required=True)

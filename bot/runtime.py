@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+import argparse
 import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.conversation.pipeline import Conversation
+from bot.conversation.retraining import judge_on_test_set
 from bot.nlu.pool import NluPool
 from bot.nlu.training import ensure_model, load_default_faqs, progress
 from bot.settings import Settings
@@ -27,6 +29,14 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def positive(value: str) -> int:
+    """An argparse type: an id or a count, 1 or more."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 @dataclass
@@ -64,7 +74,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 async def runtime(settings: Settings | None = None) -> AsyncIterator[Runtime]:
     settings = settings or Settings.from_env()
     async with database(settings) as db:
-        model, _ = await ensure_model(db, settings, say=progress)
+        model, _ = await ensure_model(db, settings, judge=judge_on_test_set(db, settings, progress), say=progress)
         rt = Runtime.assemble(settings, db)
         await rt.pool.start(model.path)
         try:

@@ -15,6 +15,9 @@ Endpoints (all answer HTTP 200 with a JSON body, as WeChat does, unless a 500 is
   the app's previous token, which stays valid for ``token_grace`` seconds (WeChat: about
   5 min; default here 0 so tests see the invalidation at once).
 - ``POST /cgi-bin/message/custom/send?access_token=T`` (text only).
+- ``GET /cgi-bin/user/info?access_token=T&openid=O&lang=zh_CN``: the user's info as WeChat
+  gives it; ``unionid`` only when the app is in ``bound_apps`` (bound to an open-platform
+  account) and the user has one (``set_unionid``); an unknown openid answers 40003.
 - ``GET|POST /__fake__/config``, ``POST /__fake__/user_message``, ``/__fake__/user_event``,
   ``/__fake__/user``, ``GET /__fake__/messages``: control and inspection for manual runs.
 
@@ -194,6 +197,25 @@ async def send_handler(request: web.Request) -> web.Response:
     return await _answer(request, "send", handle)
 
 
+async def user_info_handler(request: web.Request) -> web.Response:
+    async def handle(state: FakeWeChatState) -> dict[str, Any]:
+        errcode, appid = state.check_token(request.query.get("access_token"))
+        openid = request.query.get("openid")
+        if errcode:
+            body = state.error(errcode)
+        elif not openid:
+            body = state.error(41009, "missing openid")
+        elif request.query.get("lang", "zh_CN") not in ("zh_CN", "zh_TW", "en"):
+            body = state.error(40005, "invalid lang")
+        else:
+            assert appid is not None
+            body = state.user_info(appid, openid)
+        _record(state, "userinfo", body, appid=appid, openid=openid)
+        return body
+
+    return await _answer(request, "userinfo", handle)
+
+
 async def _control_json(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
@@ -233,7 +255,7 @@ async def control_user_event(request: web.Request) -> web.Response:
 
 
 async def control_user(request: web.Request) -> web.Response:
-    """{"openid", "subscribed"?, "blacklisted"?}: create or change a user."""
+    """{"openid", "subscribed"?, "blacklisted"?, "unionid"?}: create or change a user."""
     state, data = request.app[STATE], await _control_json(request)
     openid = data.get("openid")
     if not isinstance(openid, str):
@@ -245,6 +267,8 @@ async def control_user(request: web.Request) -> web.Response:
         state._user(openid).subscribed = True
     if "blacklisted" in data:
         state.set_blacklisted(openid, bool(data["blacklisted"]))
+    if isinstance(data.get("unionid"), str):
+        state.set_unionid(openid, data["unionid"])
     return _control({"ok": True, "remaining": state.remaining(openid)})
 
 
@@ -259,6 +283,7 @@ def make_wechat_api_app(state: FakeWeChatState | None = None) -> web.Application
     app[STATE] = state if state is not None else FakeWeChatState()
     app.router.add_get("/cgi-bin/token", token_handler)
     app.router.add_post("/cgi-bin/message/custom/send", send_handler)
+    app.router.add_get("/cgi-bin/user/info", user_info_handler)
     app.router.add_route("*", "/__fake__/config", config_handler)
     app.router.add_post("/__fake__/user_message", control_user_message)
     app.router.add_post("/__fake__/user_event", control_user_event)

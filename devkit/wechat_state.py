@@ -39,7 +39,7 @@ ERRMSG: dict[int, str] = {
     48001: "api unauthorized",
 }
 
-ENDPOINTS = ("token", "send")
+ENDPOINTS = ("token", "send", "userinfo")
 EVENT_KINDS = ("click", "subscribe", "scan")
 
 
@@ -126,6 +126,9 @@ class FakeWeChatState:
     deliver_before_delay: bool = False
     delivered: list[Delivered] = field(default_factory=list)
     calls: list[ApiCall] = field(default_factory=list)
+    # apps bound to an open-platform account: only their user/info answers carry the unionid
+    bound_apps: set[str] = field(default_factory=set)
+    unionids: dict[str, str] = field(default_factory=dict)  # openid -> the person's unionid
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
@@ -222,6 +225,26 @@ class FakeWeChatState:
         user.subscribed = False
         user.message_grant = user.event_grant = None
 
+    def set_unionid(self, openid: str, unionid: str) -> None:
+        """The user's unionid (the same for the person's openids on every bound app)."""
+        self._user(openid)
+        self.unionids[openid] = unionid
+
+    def user_info(self, appid: str, openid: str) -> dict[str, Any]:
+        """What `GET /cgi-bin/user/info` answers for a known user: WeChat's fields; `unionid`
+        only when the app is bound to an open-platform account; only openid (and unionid)
+        for a user who unsubscribed."""
+        user = self._users.get(openid)
+        if user is None:
+            return self.error(40003)
+        info: dict[str, Any] = {"subscribe": 1 if user.subscribed else 0, "openid": openid}
+        if user.subscribed:
+            info.update(language="zh_CN", subscribe_time=int(self.now()) - 3600, remark="", groupid=0,
+                        tagid_list=[], subscribe_scene="ADD_SCENE_SEARCH", qr_scene=0, qr_scene_str="")
+        if appid in self.bound_apps and openid in self.unionids:
+            info["unionid"] = self.unionids[openid]
+        return info
+
     def set_blacklisted(self, openid: str, blacklisted: bool = True) -> None:
         """The account blacklisted the user: sends answer 43019."""
         self._user(openid).blacklisted = blacklisted
@@ -271,7 +294,7 @@ class FakeWeChatState:
 
     def take_forced(self, endpoint: str) -> _Forced | None:
         for forced in self._forced:
-            if forced.endpoint == endpoint or (forced.endpoint == "any" and endpoint != "token"):
+            if forced.endpoint == endpoint or (forced.endpoint == "any" and endpoint == "send"):
                 forced.remaining -= 1
                 if forced.remaining <= 0:
                     self._forced.remove(forced)
@@ -314,6 +337,9 @@ class FakeWeChatState:
                 if value:
                     self.clear_forced()
                 continue
+            elif name == "bound_apps":
+                self.bound_apps = {str(appid) for appid in value}
+                continue
             elif name == "apps":
                 for appid, secret in dict(value).items():
                     self.add_app(str(appid), str(secret))
@@ -330,6 +356,7 @@ class FakeWeChatState:
                  "delay", "deliver_before_delay")
         out: dict[str, Any] = {name: getattr(self, name) for name in names}
         out["apps"] = sorted(self.apps)
+        out["bound_apps"] = sorted(self.bound_apps)
         out["forced"] = [asdict(f) for f in self._forced]
         out["now"] = self.now()
         return out

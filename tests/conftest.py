@@ -30,7 +30,7 @@ MODELS_DIR = PROJECT_ROOT / ".cache" / "test-models"
 
 def carebot_env(home: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
-    env.update(CAREBOT_HOME=str(home), CAREBOT_MODELS_DIR=str(MODELS_DIR), **extra)
+    env.update({"CAREBOT_HOME": str(home), "CAREBOT_MODELS_DIR": str(MODELS_DIR), **extra})  # extra may override
     if database_url:
         env["CAREBOT_DATABASE_URL"] = database_url
     return env

@@ -113,6 +113,32 @@ def test_faq_export_import_round_trip_and_bad_file(env: dict, tmp_path: Path):
     assert after.read_text(encoding="utf-8") == again.read_text(encoding="utf-8")
 
 
+
+def test_faq_import_bad_faqs_change_nothing_and_long_answers_are_shown_split(tmp_path: Path):
+    env = carebot_env(tmp_path / "home")  # no model needed: the FAQs are data
+    exported, after = tmp_path / "faq.yml", tmp_path / "after.yml"
+    assert run_carebot(["faq", "export", str(exported)], env).returncode == 0
+    gift = ('version: "3.1"\nnlu:\n- intent: faq/gift_card\n  metadata:\n    question: {question}\n'
+            '  examples: |\n{examples}responses:\n  utter_faq/gift_card:\n  - text: "{answer}"\n')
+    good = {"question": "礼品卡怎么用？", "examples": "    - 礼品卡怎么用\n", "answer": "礼品卡可在结算页使用。"}
+    for name, fields, words in (("none.yml", {"examples": ""}, "intent faq/gift_card has no examples"),
+                                ("twin.yml", {"question": "下单后多久发货？"}, "已被 faq/shipping_time 使用"),
+                                ("huge.yml", {"answer": "长" * 4001}, "答案最多 4000 个字符")):
+        (tmp_path / name).write_text(gift.format(**{**good, **fields}), encoding="utf-8")
+        result = run_carebot(["faq", "import", str(tmp_path / name)], env)
+        assert result.returncode == 2 and words in result.stderr and "nothing changed" in result.stderr, result.stderr
+    run_carebot(["faq", "export", str(after)], env)
+    assert after.read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
+
+    long_answer = "礼品卡说明。" * 120  # 720 characters, 2,160 bytes: two WeChat messages, three Weibo ones
+    (tmp_path / "long.yml").write_text(gift.format(**{**good, "answer": long_answer}), encoding="utf-8")
+    result = run_carebot(["faq", "import", str(tmp_path / "long.yml")], env)
+    assert result.returncode == 0 and "1 added" in result.stdout, result.stderr
+    assert "the answer of faq/gift_card is over the wechat message limit (2048 字节): it will be sent in 2 " \
+           "messages" in result.stderr
+    assert "over the weibo message limit (300 字): it will be sent in 3 messages" in result.stderr
+    assert f"  3/3 (120 characters): {long_answer[-120:]}" in result.stderr
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -31,6 +31,8 @@ def test_admin_commands_change_settings_and_refuse_bad_input(tmp_path: Path):
     assert ok("account", "autoassign", "brand", "--capacity", "3").returncode == 0
     missing = ok("account", "autoassign", "nosuch", "--off")
     assert missing.returncode != 0 and "nosuch" in missing.stderr
+    assert "unionid" in ok("account", "unionid", "brand", "--on").stdout
+    assert ok("account", "unionid", "brand").returncode == 2  # --on or --off
 
     assert ok("canned", "add", "hi", "您好，请问有什么可以帮您？", "--title", "问候").returncode == 0
     duplicate = ok("canned", "add", "hi", "again")
@@ -49,5 +51,6 @@ def test_admin_commands_change_settings_and_refuse_bad_input(tmp_path: Path):
 
     account, days, actions = asyncio.run(stored())
     assert (account.business_hours, account.autoassign_capacity, days) == ("09:00-18:00 1-5", 3, ["2026-10-01"])
-    assert {"sla.set", "account.holidays", "account.hours", "account.autoassign", "canned.add",
-            "canned.remove"} <= set(actions)
+    assert account.open_platform
+    assert {"sla.set", "account.holidays", "account.hours", "account.autoassign", "account.open_platform",
+            "canned.add", "canned.remove"} <= set(actions)

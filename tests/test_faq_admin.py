@@ -160,6 +160,18 @@ responses:
 """
 
 
+TWIN_TITLES_YAML = GOOD_YAML.replace("responses:\n", """- intent: faq/gift_card_b
+  metadata:
+    question: 礼品卡怎么用
+  examples: |
+    - 礼品卡在哪里输入
+responses:
+""") + """  utter_faq/gift_card_b:
+  - text: "结算页输入卡号。"
+"""
+SHIPPING_TITLE_YAML = GOOD_YAML.replace("礼品卡怎么用？", "下单后多久发货？")
+
+
 async def test_import_export_and_pages(stack: AgentStack):
     root = await stack.token("root")
     api = f"{stack.base}/api/v1/faqs"
@@ -171,8 +183,22 @@ async def test_import_export_and_pages(stack: AgentStack):
                                   data=BROKEN_YAML.encode())
         assert status == 422 and body["line"] == 6 and "gift.yml 第 6 行" in body["error"]
         assert await counts(stack) == before
+        for bad, words in ((TWIN_TITLES_YAML, "faq/gift_card_b 的标题问题「礼品卡怎么用」已被 faq/gift_card 使用"),
+                           (SHIPPING_TITLE_YAML, "已被 faq/shipping_time 使用"),  # a title of an FAQ it keeps
+                           (GOOD_YAML.replace("礼品卡可在结算页使用。", "长" * 4001), "faq/gift_card：答案最多 4000 个字符")):
+            status, body = await call(http, "POST", f"{api}/import", root, data=bad.encode())
+            assert status == 422 and words in body["error"] and "未做任何修改" in body["error"], body
+        assert await counts(stack) == before
         status, body = await call(http, "POST", f"{api}/import", root, data=GOOD_YAML.encode())
-        assert status == 200 and body == {"added": 1, "updated": 0, "removed": 0}
+        assert status == 200 and body == {"added": 1, "updated": 0, "removed": 0, "split": []}
+        long_answer = "礼品卡说明。" * 120  # 720 characters, 2,160 bytes: over both platforms' messages
+        status, body = await call(http, "POST", f"{api}/import", root,
+                                  data=GOOD_YAML.replace("礼品卡可在结算页使用。", long_answer).encode())
+        assert status == 200 and body["updated"] == 1  # imported as the file says, and shown how it will go out
+        assert [(w["name"], w["platform"], len(w["parts"])) for w in body["split"]] == [
+            ("faq/gift_card", "wechat", 2), ("faq/gift_card", "weibo", 3)]
+        assert all(len(part.encode()) <= 2048 for part in body["split"][0]["parts"])
+        assert all("".join(w["parts"]) == long_answer for w in body["split"])
         status, body = await call(http, "GET", api, root, params={"q": "礼品卡能退"})
         assert [f["question"] for f in body["faqs"]] == ["礼品卡怎么用？"] and body["model_out_of_date"]
 
@@ -185,7 +211,7 @@ async def test_import_export_and_pages(stack: AgentStack):
         status, html = await call(http, "POST", f"{stack.base}/admin/faq/new",
                                   data={**form, "examples": "能刻字吗\n刻字要加钱吗", "answer": long_answer})
         assert status == 422 and html.count('class="split-part"') == 2 and "确认按上面的方式分条发送" in html
-        assert await counts(stack) == (before[0] + 1, before[1] + 1)  # only the import
+        assert await counts(stack) == (before[0] + 1, before[1] + 2)  # only the two imports
         status, html = await call(http, "POST", f"{stack.base}/admin/faq/new", data={
             **form, "examples": "能刻字吗\n刻字要加钱吗", "answer": long_answer, "allow_split": "on",
             "answer@other": "门店购买请到店刻字。"})
@@ -196,5 +222,5 @@ async def test_import_export_and_pages(stack: AgentStack):
     async with stack.rt.db.sessions() as session:
         actions = (await session.execute(select(AuditEntry.action, AuditEntry.after).where(AuditEntry.entity == "faq")
                                          .order_by(AuditEntry.id))).all()
-    assert [a for a, _ in actions] == ["faq.import", "faq.create"]
+    assert [a for a, _ in actions] == ["faq.import", "faq.import", "faq.create"]
     assert actions[0][1]["added_names"] == ["faq/gift_card"] and actions[0][1]["source"] == "upload.yml"

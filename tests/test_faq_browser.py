@@ -1,5 +1,6 @@
 """The FAQ admin page in real headless Chromium: create an FAQ with examples, see that the
-model is out of date, edit its answer, and upload a broken YAML file (its line is shown)."""
+model is out of date, edit its answer, upload a broken YAML file (its line is shown) and one
+with an answer too long for a message (how it will be sent is shown)."""
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from playwright.async_api import Browser, expect
 
 from bot.nlu.pool import NluPool
 from tests.agent_stack import PASSWORD, AgentStack, staffed_stack
-from tests.test_faq_admin import BANNER, BROKEN_YAML
+from tests.test_faq_admin import BANNER, BROKEN_YAML, GOOD_YAML
 from tests.test_inbox_browser import CSP_WATCH, DESKTOP, browser  # noqa: F401  (the fixture)
 
 
@@ -56,5 +57,14 @@ async def test_create_edit_and_import_on_the_page(browser: Browser, stack: Agent
     await expect(page.locator("#faq-import-error")).to_contain_text("未做任何修改")
     await page.reload()
     await expect(page.locator("#faq-list tr[data-name='faq/gift_card']")).to_have_count(0)
+    long_file = tmp_path / "long.yml"  # an answer over both platforms' message: imported, and shown split
+    long_file.write_text(GOOD_YAML.replace("礼品卡可在结算页使用。", "礼品卡说明。" * 120), encoding="utf-8")
+    await page.get_by_label("YAML 文件").set_input_files(str(long_file))
+    await page.get_by_role("button", name="导入").click()
+    split = page.locator("#faq-import-split")
+    await expect(split).to_contain_text("faq/gift_card：微信单条消息上限 2048 字节，这个答案会分 2 条发送。")
+    await expect(split.locator(".split-part")).to_have_count(5)  # and three Weibo messages
+    await page.reload()  # it stays until read; imported all the same
+    await expect(page.locator("#faq-list tr[data-name='faq/gift_card']")).to_have_count(1)
     assert await page.evaluate("window.__refused") == []  # no inline script or style
     await context.close()

@@ -1,13 +1,19 @@
 """The training gate, the model registry and rollback (issue 12), through the `carebot` command.
 
 Two tiny models (seconds each) on data of their own: a good one, then one whose complaint
-examples look like the refund FAQ's on purpose, so that cross-validation mixes them up.
+examples look like the refund FAQ's on purpose, so that cross-validation mixes them up, and
+that gets the deployment's test set (the good model's complaints) wrong as well.
 """
+import asyncio
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.nlu.gate import held_back
+from bot.nlu.gate import held_back, held_back_on_test_set
+from bot.runtime import database
+from bot.settings import Settings
+from bot.store import test_set
 from tests.conftest import carebot_env, run_carebot
 
 TINY = Path(__file__).parent / "data" / "tiny_nlu"
@@ -47,6 +53,28 @@ def test_gate_tolerances():
     assert "no cross-validation figures" in held_back(active, {})[0]
 
 
+def test_test_set_tolerances():
+    active = {"accuracy": 0.9, "complaints_caught": 1.0, "examples": 100, "complaints": 10}
+    assert held_back_on_test_set(active, {**active, "accuracy": 0.88}) == []  # 2 points: allowed
+    worse = held_back_on_test_set(active, {**active, "accuracy": 0.87})
+    assert len(worse) == 1 and "test set, accuracy 87.0% (of 100 messages) is 3.0 points below" in worse[0]
+    few = {"accuracy": 1.0, "complaints_caught": 1.0, "examples": 4, "complaints": 0}
+    assert held_back_on_test_set(few, {**few, "accuracy": 0.75}) == []  # one message of four: allowed
+    assert "accuracy 50.0%" in held_back_on_test_set(few, {**few, "accuracy": 0.5})[0]  # two are not
+    missed = held_back_on_test_set(active, {**active, "complaints_caught": 0.8})  # two complaints of ten
+    assert len(missed) == 1 and "complaints caught 80.0% (of 10 messages)" in missed[0]
+    assert held_back_on_test_set(None, active) == [] and held_back_on_test_set(active, None) == []  # no test set
+
+
+def add_to_test_set(env: dict, lines: str) -> None:
+    """What an admin adds on the models page (there is no command for it)."""
+    async def add() -> None:
+        async with database(Settings.from_env(env)) as db:
+            async with db.uow() as session:
+                await test_set.add(session, test_set.parse_lines(lines), "root", datetime.now(timezone.utc))
+    asyncio.run(add())
+
+
 def models(env: dict) -> dict[int, dict]:
     result = run_carebot(["model", "list", "--json"], env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -68,12 +96,17 @@ def test_a_worse_model_is_held_back_and_rollback_works(tmp_path: Path):
     first = run_carebot(["train"], env)
     assert first.returncode == 0, first.stderr[-2000:]
     good = active_id(env)
+    # what the next model learns as complaints, labelled (rightly) as refund questions by the admin
+    add_to_test_set(env, "faq/refund_time\t钱还没退回来吗\nfaq/refund_time\t退款几天了还没到\nfaq/refund_time\t退的钱呢\n"
+                         "faq/refund_time\t退款多久到账\ngreet\t你好")
 
     second = run_carebot(["train"], worse_env)
     assert second.returncode == 3, second.stdout + second.stderr[-2000:]
     rows = models(env)
     (bad,) = set(rows) - {good}
-    assert "Held back by the gate" in second.stdout and "accuracy" in second.stdout
+    assert "Held back by the gate" in second.stdout and "cross-validated accuracy" in second.stdout
+    assert "on the deployment's test set, accuracy" in second.stdout, second.stderr[-600:]
+    assert rows[good]["testset"]["accuracy"] == 1.0 and rows[bad]["testset"]["examples"] == 5
     assert rows[good]["active"] and not rows[good]["candidate"]
     assert rows[bad]["candidate"] and not rows[bad]["active"] and rows[bad]["gate_reasons"]
     assert rows[bad]["cv_accuracy"] < rows[good]["cv_accuracy"] - 0.02

@@ -1,46 +1,26 @@
 """The models page's API (issue 12, item 3) on SQLite and PostgreSQL: admins only, activation
 and its refusals, one training at a time across processes (and a dead holder's stale lock),
-the deployment's test set; the page itself in Chromium: a regressing candidate trained from
-the page with live progress, held back by the gate, activated, then rolled back."""
+the deployment's test set. The page itself in Chromium: tests/test_admin_console_browser.py."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, expect
 from sqlalchemy import func, select, update
 
 from bot.conversation import retraining
-from bot.nlu import rasa_yaml
-from bot.store import faq, nlu_models, training_jobs
-from bot.store.models import AuditEntry, NluModel, NluTestExample, TrainingJob, TrainingLock
-from tests import test_inbox_browser
+from bot.store import nlu_models, training_jobs
+from bot.store.models import AuditEntry, NluTestExample, TrainingJob, TrainingLock
 from tests.agent_stack import AgentStack, call, login, wait_until
-from tests.test_inbox_browser import DESKTOP
-from tests.test_tickets_browser import logged_in
-from tests.tiny_models import tiny_model, tiny_stack  # noqa: F401  (tiny_model: a fixture)
+from tests.conftest import carebot_env, run_carebot
+from tests.tiny_models import TINY_ENV, tiny_model, tiny_stack  # noqa: F401  (tiny_model: a fixture)
 
-browser = test_inbox_browser.browser  # the fixture: Debian's Chromium through Playwright
 API = "/api/v1/models"
 MINE = AuditEntry.entity.in_(("nlu_model", "training_job", "nlu_test_set"))  # what this page records
-# an FAQ whose examples sound like the tiny data's complaints: cross-validation mixes them up
-REGRESSING_FAQ = """version: "3.1"
-nlu:
-- intent: faq/quality
-  metadata:
-    question: 质量怎么样？
-  examples: |
-    - 质量太差了吧
-    - 我要投诉质量
-    - 东西是坏的吗
-    - 发错货了怎么办
-responses:
-  utter_faq/quality:
-  - text: "质量问题请联系客服。"
-"""
 
 
 @pytest_asyncio.fixture
@@ -99,7 +79,10 @@ async def test_one_training_at_a_time_and_a_stale_lock(stack: AgentStack):
     async with aiohttp.ClientSession() as http:
         status, body = await call(http, "POST", f"{stack.base}{API}/train", headers=root)
         assert status == 409 and "已有训练在进行中" in body["error"] and body["job"] == elsewhere
-        assert await count(stack, TrainingJob) == 1  # the refused one left nothing behind
+        cli = await asyncio.to_thread(run_carebot, ["train"], carebot_env(
+            stack.rt.settings.home / "cli", stack.rt.settings.database_url, **TINY_ENV))
+        assert cli.returncode == 2 and f"not started: training {elsewhere} is running (started by cli" in cli.stderr
+        assert await count(stack, TrainingJob) == 1  # the refused ones left nothing behind
 
         async with stack.rt.db.uow() as session:  # its process died: no heartbeat for two minutes
             await session.execute(update(TrainingLock).values(
@@ -153,59 +136,3 @@ async def test_test_set_lines(stack: AgentStack):
         assert status == 404
     assert await count(stack, NluTestExample) == 2
     assert await count(stack, AuditEntry, AuditEntry.action.like("testset.%")) == 3  # two adds, one removal
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_page_trains_with_live_progress_holds_back_activates_and_rolls_back(
-        browser: Browser, stack: AgentStack, tmp_path: Path):
-    page = await logged_in(browser, stack, "root", DESKTOP)
-    await page.get_by_role("link", name="模型").click()
-    await expect(page).to_have_url(f"{stack.base}/admin/models")
-    first = page.locator("#model-list tr[data-model]")
-    await expect(first).to_have_count(1)
-    await expect(first.locator(".state")).to_contain_text("当前使用")
-
-    await page.locator("#testset-lines").fill("greet\t你好呀\ncomplain\t收到的东西是坏的")
-    await page.get_by_role("button", name="添加到测试集").click()
-    await expect(page.locator("#testset-list tr[data-example]")).to_have_count(2)
-
-    bad = tmp_path / "regressing.yml"  # an admin's bad edit (the FAQ pages' import does the same)
-    bad.write_text(REGRESSING_FAQ, encoding="utf-8")
-    async with stack.rt.db.uow() as session:
-        await faq.upsert(session, rasa_yaml.read_faq(bad), replace=False)
-    await page.get_by_role("button", name="开始训练").click()
-    await expect(page.locator("#training")).to_have_attribute("data-state", "running")
-    await expect(page.get_by_role("button", name="开始训练")).to_be_disabled()
-    log = page.locator("#training-log")
-    await expect(log).to_contain_text("Training the NLU model", timeout=30_000)  # polled, no reload
-    await expect(page.locator("#training")).to_have_attribute("data-state", "held_back", timeout=120_000)
-    await expect(page.locator(".verdict")).to_contain_text("未启用")
-    await expect(page.locator("#training .reasons")).to_contain_text("accuracy")
-    await expect(log).to_contain_text("test set")
-
-    rows = page.locator("#model-list tr[data-model]")
-    await expect(rows).to_have_count(2)
-    candidate, good = rows.nth(0), rows.nth(1)
-    await expect(candidate).to_have_class("candidate")
-    await expect(candidate.locator(".state")).to_contain_text("候选")
-    await expect(candidate.locator(".testset")).to_contain_text("%（2 条）")
-    await expect(good.locator(".state")).to_contain_text("当前使用")
-    candidate_id, good_id = int(await candidate.get_attribute("data-model")), int(await good.get_attribute("data-model"))
-
-    await candidate.get_by_role("button", name="启用").click()  # an admin accepts it anyway
-    await expect(page.locator(f"tr[data-model='{candidate_id}'] .state")).to_contain_text("当前使用")
-    assert await wait_until(lambda: _serving(stack, candidate_id), timeout=60)  # the server swapped to it
-
-    await page.locator(f"tr[data-model='{good_id}']").get_by_role("button", name="回滚到此模型").click()
-    await expect(page.locator(f"tr[data-model='{good_id}'] .state")).to_contain_text("当前使用")
-    await expect(page.locator(f"tr[data-model='{candidate_id}'] .state")).not_to_contain_text("当前使用")
-    assert await wait_until(lambda: _serving(stack, good_id), timeout=60)
-    async with stack.rt.db.sessions() as session:
-        actions = list((await session.execute(select(AuditEntry.action).where(MINE).order_by(AuditEntry.id))).scalars())
-    assert actions == ["testset.add", "model.train", "model.activate", "model.activate"]
-
-
-async def _serving(stack: AgentStack, model_id: int) -> bool:
-    async with stack.rt.db.sessions() as session:
-        model = await session.get(NluModel, model_id)
-    return stack.rt.pool.model_path == model.path

@@ -1,8 +1,15 @@
 """The model's own cross-validation: thresholds per model and the weak-FAQ report for admins."""
+import asyncio
 import json
+import shutil
 from pathlib import Path
 
+import yaml
+
 from bot.nlu.quality import report, weak_faqs
+from bot.nlu.training import assemble
+from bot.settings import PROJECT_ROOT, Settings
+from bot.store.db import Database
 from tests.conftest import carebot_env, run_carebot
 
 TINY = Path(__file__).parent / "data" / "tiny_nlu"
@@ -94,3 +101,28 @@ def test_a_request_about_something_never_taught_is_declined(trained_model: Path,
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["action"] for r in rows] == ["decline", "decline", "answer_faq"]
+
+
+def test_the_written_reviews_are_training_data_of_the_model(tmp_path: Path):
+    """nlu_data/reviews.tsv trains the tone model: the worker gets its absolute path, and an edit of
+    it is a new training set (a model cached under the old hash would not have learned it)."""
+    data = tmp_path / "nlu_data"
+    shutil.copytree(PROJECT_ROOT / "nlu_data", data)
+    settings = Settings.from_env(carebot_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}",
+                                             CAREBOT_NLU_DATA=str(data)))
+
+    async def training_hash(directory: str) -> str:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            return (await assemble(db, settings, tmp_path / directory)).data_hash
+        finally:
+            await db.dispose()
+
+    before = asyncio.run(training_hash("before"))
+    config = yaml.safe_load((tmp_path / "before" / "config.yml").read_text(encoding="utf-8"))
+    tone = next(c for c in config["pipeline"] if c["name"].endswith("ToneClassifier"))
+    assert tone["reviews"] == str(data / "reviews.tsv")
+    with (data / "reviews.tsv").open("a", encoding="utf-8") as reviews:
+        reviews.write("praise\t包装很用心 下次还来\n")
+    assert asyncio.run(training_hash("after")) != before

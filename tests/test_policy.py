@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 from bot.nlu.result import Parse
-from bot.conversation.policy import ThreadState, decide
+from bot.conversation.policy import ThreadState, decide, held_complaint
 from bot.settings import Settings
 
 SETTINGS = replace(Settings.from_env({}), faq_threshold=0.5, intent_threshold=0.5, oos_similarity=0.15)
@@ -198,3 +198,26 @@ def test_a_question_filed_with_complaints_needs_the_tone_of_one():
     assert said.action == "open_ticket"  # not a question: the intent model's complaint stands
     angry = replace(asked, tone={"complaint": 0.55, "praise": 0.0})
     assert decide(angry, "为什么还不退款？", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
+def test_a_review_the_intent_model_barely_files_with_complaints_needs_the_tone_of_one():
+    """The intent model learned that talking about a product is complaining: a praising review it
+    files with complaints at low confidence is praise when the tone model hears praise and too
+    little of a complaint."""
+    settings = replace(SETTINGS, intent_threshold=0.15)  # a model sure of intents from 0.15 on
+    ranking = [{"name": "complain", "confidence": 0.2}, {"name": "praise", "confidence": 0.18}]
+    review = Parse("complain", 0.2, ranking, "complain", 0.6, tone={"complaint": 0.4, "praise": 0.65})
+    assert decide(review, "咖啡豆现烘的 打开满屋子都香", ThreadState(), settings, FAQS).action == "thank_praise"
+    assert decide(replace(review, tone={"complaint": 0.55, "praise": 0.2}), "咖啡豆受潮了 一股霉味",
+                  ThreadState(), settings, FAQS).action == "open_ticket"
+    sure = replace(review, confidence=0.45, ranking=[{"name": "complain", "confidence": 0.45}] + ranking[1:])
+    assert decide(sure, "咖啡豆不新鲜 没什么香味", ThreadState(), settings, FAQS).action == "open_ticket"
+
+
+def test_a_complaint_while_people_hold_the_thread_is_recorded_for_the_radar():
+    """Read (a queued thread): the models' verdict; not read (an agent's thread): the keywords."""
+    read = held_complaint(parse("complain", complaint=0.9), "充电器烫得不敢摸", SETTINGS)
+    assert read is not None and (read.action, read.intent) == ("append", "complain")
+    assert held_complaint(parse("faq/refund_time"), "退款多久到账", SETTINGS) is None
+    assert held_complaint(None, "我要投诉，充电器发烫", SETTINGS).intent == "complain"
+    assert held_complaint(None, "好的，谢谢", SETTINGS) is None

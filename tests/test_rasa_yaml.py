@@ -47,3 +47,22 @@ def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str):
         rasa_yaml.read_faq(path)
     assert caught.value.line == line and words in str(caught.value)
     assert f"bad.yml:{line}:" in str(caught.value)
+
+
+def _review_lines(path: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split("\t", 1)) for line in path.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+
+
+def test_written_review_sets_are_labelled_and_share_no_line():
+    """The tone model trains on nlu_data/reviews.tsv and is judged on the shop_reviews sets: a
+    line in two of them would make the dev and test figures a score on training data."""
+    sets = {name: _review_lines(path) for name, path in (
+        ("train", PROJECT_ROOT / "nlu_data" / "reviews.tsv"),
+        ("dev", PROJECT_ROOT / "tests" / "data" / "shop_reviews_dev.tsv"),
+        ("test", PROJECT_ROOT / "tests" / "data" / "shop_reviews_test.tsv"))}
+    for name, rows in sets.items():
+        assert {label for label, _ in rows} == {"complain", "praise", "neutral"}, name
+        assert len({text for _, text in rows}) == len(rows), name
+    train, dev, test = ({text for _, text in rows} for rows in sets.values())
+    assert not train & dev and not train & test and not dev & test

@@ -15,7 +15,8 @@ from bot.desk import replies
 from bot.desk import ticketing
 from bot.desk.access import Viewer
 from bot.store.sla import Breach
-from bot.desk.sla_watch import BreachWebhook, SlaWatch
+from bot.desk.sla_watch import SlaWatch
+from bot.desk.webhook import WebhookPoster
 from bot.settings import Settings
 from bot.store import accounts, sla, threads, tickets
 from bot.store.db import Database
@@ -195,7 +196,7 @@ async def test_breach_is_posted_to_the_webhook_with_retries(database_url: str):
     db = await setup_db(database_url)
     settings = Settings.from_env({})
     ticket_id = await new_ticket(db, settings, "u1", local(1, 10))
-    webhook = BreachWebhook(f"http://127.0.0.1:{port}/hooks/sla", base_delay=0.01)
+    webhook = WebhookPoster(f"http://127.0.0.1:{port}/hooks/sla", name="SLA", base_delay=0.01)
     now = local(1, 10)
     watch = SlaWatch(db, interval=0.02, webhook=webhook, clock=lambda: now)
     task = asyncio.create_task(watch.run())
@@ -220,7 +221,7 @@ async def test_breach_is_posted_to_the_webhook_with_retries(database_url: str):
 
 
 async def test_unreachable_webhook_is_logged_not_fatal(caplog: pytest.LogCaptureFixture):
-    webhook = BreachWebhook("http://127.0.0.1:9/never?token=SECRET", attempts=2, base_delay=0.01, timeout=1)
+    webhook = WebhookPoster("http://127.0.0.1:9/never?token=SECRET", name="SLA", attempts=2, base_delay=0.01, timeout=1)
     breach = Breach("resolution", 1, "T1", 1, 1, "brand", "high", "open", local(1, 10), local(1, 11), None)
     async with aiohttp.ClientSession() as http:
         assert await webhook._deliver(http, breach) is False

@@ -40,4 +40,6 @@ class Channel:
     # page shows an admin the parts before an over-long answer is saved); None: never cut
     reply_parts: Callable[[str], list[str]] | None = None
     reply_limit: str = ""
+    # a task every server runs for the platform until shutdown (WeChat: unionid lookups); None: none
+    background: Callable[[Runtime], Awaitable[None]] | None = None
 

@@ -7,6 +7,8 @@ a channel of its own.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from bot.channels import console, wechat, weibo
 from bot.channels.base import Channel
 
@@ -16,3 +18,17 @@ CHANNELS: tuple[Channel, ...] = (wechat.CHANNEL, weibo.CHANNEL, console.CHANNEL)
 def page_labels() -> dict[str, str]:
     """platform -> how the agents' pages name it."""
     return {channel.platform: channel.page_label for channel in CHANNELS}
+
+
+def split_warnings(text: str, platforms: set[str] | None = None) -> list[dict[str, Any]]:
+    """How each platform (of `platforms`, or all) would cut `text` when it is too long for one message:
+    what the FAQ pages, API and `carebot faq import` show before an over-long answer goes live."""
+    warnings = []
+    for channel in CHANNELS:
+        if channel.reply_parts is None or (platforms is not None and channel.platform not in platforms):
+            continue
+        parts = channel.reply_parts(text)
+        if len(parts) > 1:
+            warnings.append({"platform": channel.platform, "label": channel.page_label,
+                             "limit": channel.reply_limit, "parts": parts})
+    return warnings

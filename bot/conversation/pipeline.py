@@ -35,7 +35,7 @@ from bot.conversation import records
 from bot.conversation.batching import Batcher
 from bot.conversation.messages import InboundMessage, Outcome
 from bot.nlu.result import Parse
-from bot.conversation.policy import Decision, ThreadState, asks_ticket_status, decide, pick_option
+from bot.conversation.policy import Decision, ThreadState, asks_ticket_status, decide, held_complaint, pick_option
 from bot.nlu.normalize import is_meaningful, normalise
 from bot.settings import Settings
 from bot.store import accounts, faq, grouped, misses, outbox, threads, undecided
@@ -345,7 +345,8 @@ class Conversation:
             action = decision.action
         elif thread.owner != "bot":
             result = self._while_people_own(thread)
-            action, decision = "append", None
+            action = "append"
+            decision = held_complaint(parse, normalised, self.settings) if message.msg_type == "text" else None
         elif message.msg_type != "text":
             result, action, decision = ActionResult([texts.NOT_TEXT]), "not_text", None
         else:

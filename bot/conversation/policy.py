@@ -93,14 +93,29 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         return True
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
-        # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the tone
-        floor = settings.complaint_tone_question if is_question(text) else settings.complaint_tone_floor
+        # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the
+        # tone; so does a review it barely takes for one (it learned that talking about a product is
+        # complaining), else the praise the tone model hears wins ("咖啡豆现烘的 打开满屋子都香")
+        hesitant = is_question(text) or parse.confidence < settings.complaint_intent_sure
+        floor = settings.complaint_tone_question if hesitant else settings.complaint_tone_floor
         return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
     # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
     praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
     disagrees = sure and (is_faq(parse.intent) or praised)
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
+
+
+def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decision | None:
+    """A complaint said while people hold the thread (the bot does nothing with it), recorded as
+    one (intent "complain") for the crisis radar: by the models when the message was read (a
+    queued thread), by its words otherwise (an agent's thread is not read)."""
+    if parse is None:
+        said = any(mentions(text, words) for words in (settings.complaint_keywords, settings.urgent_keywords,
+                                                         settings.safety_keywords))
+    else:
+        said = complains(parse, text, settings, thresholds(parse, settings))
+    return Decision("append", "complain", parse.confidence if parse else None) if said else None
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")

@@ -3,7 +3,8 @@
 An event is a small dict `{"topic": ..., "thread_id"?: int, "account_id"?: int, ...}` that tells
 a page to fetch again (pages always fetch through the permission checks, so an event carries
 nothing an agent may not see). Topics: `inbox` (an item appeared, was claimed, released,
-closed), `thread` (a message arrived or changed delivery state), `ticket`, `sla`, and `resync`
+closed), `thread` (a message arrived or changed delivery state), `ticket`, `sla`, `alert` (a
+crisis alert opened, grew or closed: every page's banner), and `resync`
 (events may have been missed: fetch everything).
 
 Events are sent when the transaction that made the change commits, to every `carebot serve`

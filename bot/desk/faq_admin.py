@@ -100,9 +100,13 @@ async def delete(db: Database, *, actor: str, intent_id: int, now: datetime) -> 
 
 async def import_records(db: Database, *, actor: str, records: list[faq.FaqRecord], replace: bool,
                          source: str, now: datetime) -> dict[str, int]:
-    """`carebot faq import` for the CLI and the pages alike: `records` from rasa_yaml.read_faq."""
+    """`carebot faq import` for the CLI and the pages alike: `records` from rasa_yaml.read_faq,
+    checked as the pages check one FAQ (faq.FaqError: nothing written)."""
     async with db.uow() as session:
-        before = {r.name for r in await faq.records(session)}
+        current = await faq.records(session)
+        names = {r.name for r in records}
+        records = faq.checked_import(records, [] if replace else [r for r in current if r.name not in names])
+        before = {r.name for r in current}
         counts = await faq.upsert(session, records, replace=replace)
         await audit.record(session, actor, "faq.import", ENTITY, None, now=now, after={
             "source": source, "replace": replace, **counts,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.desk import replies
+from bot.desk import profiles, replies
 from bot.desk.access import NotFound, Viewer
 from bot.desk.queue import InboxRow, open_item_row
 from bot.settings import Settings
@@ -32,6 +32,7 @@ class ThreadView:
     window_messages: int | None  # None: the platform sets no count
     agents: list[Agent] = field(default_factory=list)
     flagged: frozenset[int] = frozenset()  # bot replies an agent said were wrong ("机器人答错了")
+    tags: list[str] = field(default_factory=list)  # the customer's person's (their profile's)
 
     def held_by(self, viewer: Viewer) -> bool:
         return self.item is not None and (self.thread.agent_id == viewer.id or viewer.is_admin) \
@@ -43,6 +44,7 @@ class ThreadView:
             "account": {"slug": self.account.slug, "name": self.account.name, "platform": self.account.platform},
             "customer": {"id": self.customer.id, "external_id": self.customer.external_id,
                          "nickname": self.customer.nickname, "unsubscribed": self.customer.unsubscribed,
+                         "person_id": self.customer.person_id, "tags": self.tags,
                          "first_seen": self.customer.first_seen.isoformat(),
                          "last_seen": self.customer.last_seen.isoformat()},
             "inbox_item": self.item.as_json(now) if self.item else None,
@@ -85,4 +87,4 @@ async def load(session: AsyncSession, settings: Settings, viewer: Viewer, thread
     flagged = await misses.flagged_replies(session, thread_id)
     seconds, left = replies.window_left(thread, thread.customer, settings, now)
     return ThreadView(thread, account, thread.customer, [message_json(m, names) for m in messages], item,
-                      customer_tickets, seconds, left, members, flagged)
+                      customer_tickets, seconds, left, members, flagged, await profiles.tags_of(session, thread.customer))

@@ -48,3 +48,24 @@ def held_back(active: dict[str, Any], candidate: dict[str, Any]) -> list[str]:
             reasons.append(f"recall of {intent} {_points(now)}% is {_points(was - now)} points below the active "
                            f"model's {_points(was)}% (tolerance {_points(tolerance)} points)")
     return reasons
+
+
+def held_back_on_test_set(active: dict[str, Any] | None, candidate: dict[str, Any] | None) -> list[str]:
+    """Why the candidate, with test set figures `candidate`, must not replace the active model
+    with `active` (both of one test set: bot.conversation.retraining.score_test_set); [] if it may."""
+    if not active or not candidate:
+        return []
+    reasons = []
+    figures = (("accuracy", "accuracy", "examples", ACCURACY_TOLERANCE),
+               ("complaints_caught", "complaints caught", "complaints", COMPLAINT_RECALL_TOLERANCE))
+    for key, label, support, tolerance in figures:
+        count = candidate.get(support) or 0
+        if not count or key not in active or key not in candidate:
+            continue  # no complaints in the set (or figures of an older version): nothing to compare
+        allowed = max(tolerance, 1 / count)
+        drop = round(active[key] - candidate[key], 4)
+        if drop > allowed:
+            reasons.append(f"on the deployment's test set, {label} {_points(candidate[key])}% (of {count} messages) "
+                           f"is {_points(drop)} points below the active model's {_points(active[key])}% "
+                           f"(tolerance {_points(allowed)} points)")
+    return reasons

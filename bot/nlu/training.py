@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +38,7 @@ DEFAULT_FAQ_FILE = "faq.yml"
 _MODEL_CODE = ("bot/nlu/classifier.py", "bot/nlu/tone.py", "bot/nlu/persisted.py", "bot/nlu/normalize.py",
                "bot/nlu/names.py")
 # pipeline options naming files of nlu_data/, made absolute for the worker and hashed with the data
-_DATA_FILE_OPTIONS = ("dictionary_path", "exclusions")
+_DATA_FILE_OPTIONS = ("dictionary_path", "exclusions", "reviews")
 
 
 @dataclass(frozen=True)
@@ -159,24 +160,34 @@ class Trained:
         return self.model.id != self.active.id
 
 
+Judge = Callable[[NluModel, NluModel], Awaitable[list[str]]]
+"""More reasons to hold a candidate back than cross-validation's: (candidate, active) -> reasons.
+The deployment's test set is scored through the policy (bot.conversation.retraining), a layer
+above this one, so it comes in as a function."""
+
+
 async def register_and_activate(db: Database, data_hash: str, path: Path, metrics: dict | None = None, *,
-                                gate: bool = True) -> Trained:
-    """Register the model file at `path` and activate it, unless the gate finds it worse than
-    the active model (then it stays a candidate, with the reasons). The first model is always
-    activated; `gate=False` activates regardless."""
-    now = datetime.now(timezone.utc)
+                                gate: bool = True, judge: Judge | None = None) -> Trained:
+    """Register the model file at `path` and activate it, unless the gate (cross-validation,
+    then `judge`) finds it worse than the active model (then it stays a candidate, with the
+    reasons). The first model is always activated; `gate=False` activates regardless."""
     async with db.uow() as session:
-        model = await nlu_models.register(session, data_hash, str(path), metrics, now)
+        model = await nlu_models.register(session, data_hash, str(path), metrics, datetime.now(timezone.utc))
         active = await nlu_models.active(session)
-        reasons = held_back(active.metrics, model.metrics) if gate and active is not None and active.id != model.id else []
+    reasons: list[str] = []
+    if gate and active is not None and active.id != model.id:
+        reasons = held_back(active.metrics, model.metrics)
+        if judge is not None:  # outside a transaction: scoring starts NLU workers (seconds)
+            reasons += await judge(model, active)
+    async with db.uow() as session:
+        model = await session.get(NluModel, model.id) or model  # with the figures the judge saved
         if reasons:
             nlu_models.hold_back(model, reasons)
-        else:
-            if gate:  # it passed: reasons from an earlier verdict no longer hold
-                model.gate_reasons = None
-            await nlu_models.activate(session, model, now)
-            active = model
-    return Trained(model, active, trained=False, reasons=reasons)
+            return Trained(model, active or model, trained=False, reasons=reasons)
+        if gate:  # it passed: reasons from an earlier verdict no longer hold
+            model.gate_reasons = None
+        await nlu_models.activate(session, model, datetime.now(timezone.utc))
+    return Trained(model, model, trained=False, reasons=[])
 
 
 class ModelRefused(Exception):
@@ -210,10 +221,10 @@ async def save_figures(db: Database, model: NluModel, metrics: dict) -> None:
 
 
 async def train(db: Database, settings: Settings, *, force: bool = False, gate: bool = True, recheck: bool = True,
-                say=print) -> Trained:
+                judge: Judge | None = None, say=print) -> Trained:
     """Train the model of the current data if its file is missing (or `force`), then register
-    and gate it. A model of these data already registered but not active (held back, or rolled
-    back from) is gated again when `recheck`, else left as it is."""
+    and gate it (`judge`: see register_and_activate). A model of these data already registered
+    but not active (held back, or rolled back from) is gated again when `recheck`, else left as it is."""
     await load_default_faqs(db, settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     # a directory of this process's own: several servers may start on one home at once
@@ -230,7 +241,7 @@ async def train(db: Database, settings: Settings, *, force: bool = False, gate: 
             say(f"Model for these data already trained: {target.name}")
             # a file this database has not seen (a shared models directory): its figures are in it
             figures = None if known is not None else {"calibration": model_calibration(str(target))}
-            return await register_and_activate(db, training.data_hash, target, figures, gate=gate)
+            return await register_and_activate(db, training.data_hash, target, figures, gate=gate, judge=judge)
         say(f"Training the NLU model ({settings.config_path.name}, data {training.data_hash[:12]}) ...")
         partial = target.with_name(f"partial-{os.getpid()}-{target.name}")
         events = await run_worker(settings, "train", "--data", str(work / "nlu.yml"),
@@ -242,19 +253,19 @@ async def train(db: Database, settings: Settings, *, force: bool = False, gate: 
     seconds = trained.get("seconds")
     result = await register_and_activate(db, training.data_hash, target,
                                          {"train_seconds": seconds, "calibration": trained.get("calibration") or {}},
-                                         gate=gate)
+                                         gate=gate, judge=judge)
     say(f"Trained {target.name} in {seconds} s; " + ("held back by the gate." if result.held_back else "active."))
     return replace(result, trained=True)
 
 
-async def ensure_model(db: Database, settings: Settings, *, force: bool = False,
+async def ensure_model(db: Database, settings: Settings, *, force: bool = False, judge: Judge | None = None,
                        say=print) -> tuple[NluModel, bool]:
     """The active model, after training and gating the model of the current data if it is new.
 
     Returns the model and whether one was trained now. A model of these data that is not
     active stays so: starting a server never undoes a rollback or the gate's verdict.
     """
-    result = await train(db, settings, force=force, recheck=False, say=say)
+    result = await train(db, settings, force=force, recheck=False, judge=judge, say=say)
     if result.held_back and result.reasons:
         say(f"The model of the current data ({result.model.version}) is held back: {'; '.join(result.reasons)}. "
             f"Still active: {result.active.version}.")

@@ -5,7 +5,7 @@ can change per deployment without a code change. Secrets are only ever read from
 environment and never given a default.
 
 The fields are declared by concern, one group per module (server, nlu, policy, desk,
-channels, security; each says why its fields belong together), and composed into one flat
+channels, security, privacy, radar; each says why its fields belong together), and composed into one flat
 `Settings`, so code reads `settings.faq_threshold` whatever the group. A new setting is one
 field in its group (parsed by its type, bot/settings/env.py) and a line in the README's table.
 """
@@ -22,6 +22,8 @@ from bot.settings.desk import DeskSettings
 from bot.settings.env import BLANK_IS_UNSET, PARSERS, PROJECT_ROOT, normalise_database_url, read_dotenv
 from bot.settings.nlu import NluSettings
 from bot.settings.policy import PolicySettings
+from bot.settings.privacy import PrivacySettings
+from bot.settings.radar import RADAR_SCOPES, RadarSettings
 from bot.settings.security import SecuritySettings
 from bot.settings.server import ServerSettings
 
@@ -30,7 +32,8 @@ __all__ = ["PROJECT_ROOT", "ReplyWindow", "Settings", "normalise_database_url"]
 
 @dataclass(frozen=True, kw_only=True)
 class Settings(ServerSettings, NluSettings, PolicySettings, DeskSettings, ChannelSettings, WeChatSettings,
-               WeiboSettings, SecuritySettings):
+               WeiboSettings, SecuritySettings, PrivacySettings,
+               RadarSettings):
     """Resolved settings, every group's fields as one flat, frozen object; build with
     `Settings.from_env()`."""
 
@@ -60,6 +63,14 @@ class Settings(ServerSettings, NluSettings, PolicySettings, DeskSettings, Channe
                 kwargs[spec.name] = PARSERS[spec.type](spec.name, value)
         if kwargs.get("public_complaint_priority", "urgent") not in ("urgent", "high"):
             raise ValueError("CAREBOT_PUBLIC_COMPLAINT_PRIORITY must be urgent or high")
+        if kwargs.get("retention_days", 0) < 0 or kwargs.get("retention_interval", 1) <= 0:
+            raise ValueError("CAREBOT_RETENTION_DAYS must be 0 (keep forever) or more, CAREBOT_RETENTION_INTERVAL above 0")
+        if kwargs.get("radar_scope", "matrix") not in RADAR_SCOPES:
+            raise ValueError(f"CAREBOT_RADAR_SCOPE must be one of {', '.join(RADAR_SCOPES)}")
+        for name in ("radar_interval", "radar_window_minutes", "radar_min_count", "radar_rate_factor",
+                     "radar_baseline_days"):
+            if kwargs.get(name, 1) <= 0:
+                raise ValueError(f"CAREBOT_{name.upper()} must be positive")
         return cls(**kwargs)
 
     def reply_window(self, platform: str) -> ReplyWindow:

@@ -36,6 +36,8 @@ class WeChatSettings:
     # the customer-service message window: hours after the customer's last message, and replies
     window_hours: int = 48
     window_messages: int = 5
+    # seconds between looks for followers of open-platform-bound accounts whose unionid is unknown
+    wechat_unionid_interval: float = 5.0
 
     def wechat_window(self) -> ReplyWindow:
         return ReplyWindow(self.window_hours, self.window_messages, self.window_messages)

@@ -177,6 +177,24 @@ def checked_answer(text: str, field_name: str) -> str:
     return text
 
 
+def checked_import(records: list[FaqRecord], kept: list[FaqRecord]) -> list[FaqRecord]:
+    """An imported file's FAQs, each `checked` (the reason names the FAQ), refusing two FAQs
+    with one title question: both in the file, or one in it and one of `kept` (those the import
+    leaves as they are). FaqError, and the caller writes nothing."""
+    result = []
+    for record in records:
+        try:
+            result.append(checked(record))
+        except FaqError as exc:
+            raise FaqError(f"{record.name}：{exc.reason}", exc.field) from None
+    titles: dict[str, str] = {}
+    for record in [*kept, *result]:
+        other = titles.setdefault(_title_key(record.question), record.name)
+        if other != record.name:
+            raise FaqError(f"{record.name} 的标题问题「{record.question}」已被 {other} 使用", "question")
+    return result
+
+
 async def _refuse_conflicts(session: AsyncSession, record: FaqRecord, intent: FaqIntent | None) -> None:
     """A new title question that another FAQ has, or a new example another FAQ claims (the
     model can learn a phrasing for one intent only). What an FAQ had already (an imported

@@ -64,7 +64,24 @@ class Account(Base):
     business_hours: Mapped[str | None] = mapped_column(String(32))
     # open threads an agent may hold when the inbox assigns them; None: agents claim themselves
     autoassign_capacity: Mapped[int | None] = mapped_column(Integer)
+    # WeChat: the account is bound to an open-platform account, so WeChat tells each follower's
+    # unionid (the same person on every bound account): carebot looks it up and links them
+    open_platform: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    """One consumer behind one or more customer rows (identities: an openid per WeChat
+    account, a Weibo uid), linked by WeChat's unionid or by an agent; what the profile keeps
+    about them. A customer without a person (`person_id` null) is a person of its own: the
+    row is made when one is first linked, tagged or noted, never on the webhook's hot path."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Customer(Base):
@@ -78,6 +95,13 @@ class Customer(Base):
     unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    # WeChat unionid, looked up in the background (bot/channels/wechat/unionid.py) on accounts
+    # bound to an open platform; state: null (not yet) | found | none (WeChat gave none) | failed
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    unionid_state: Mapped[str | None] = mapped_column(String(8))
+    unionid_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unionid_retry_at: Mapped[datetime | None] = mapped_column()  # not before (a backoff, or a lookup's lease)
 
 
 class Thread(Base):
@@ -371,6 +395,8 @@ class NluTestExample(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
+    # a record's entries: its history, a customer's export and erase, the retention purge (0012)
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
@@ -478,3 +504,63 @@ class IntentExample(Base):
     text: Mapped[str] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- crisis radar (bot/desk/radar.py) ---
+
+class RadarTerm(Base):
+    """A topic term of one complaint (jieba nouns or product terms, bot/nlu/topics.py), written
+    once by the radar's scan so that neither the sliding window nor the trailing rate reads and
+    segments the texts again. A complaint without any term keeps one row with term "" (it is
+    then not read again, and never counted)."""
+
+    __tablename__ = "radar_terms"
+    __table_args__ = (UniqueConstraint("message_id", "term"), Index("ix_radar_terms_term_at", "term", "at"),
+                      Index("ix_radar_terms_at", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)  # every table of a customer's rows has one (store/privacy.py)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column()  # when the complaint arrived
+
+
+class Alert(Base):
+    """A wave of complaints about one topic. `open_key` ("<scope>:<topic>") is set while the
+    alert is open and unique, so however many servers scan at once, one topic has at most one
+    open alert per scope; closing clears it (a later wave opens a new alert)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status", "status", "last_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    scope_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
+    account_ids: Mapped[list[Any]] = mapped_column(default=list)  # the members' accounts, sorted
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column()
+    last_at: Mapped[datetime] = mapped_column()
+    baseline: Mapped[float] = mapped_column(Float, default=0.0)  # the usual count for one window
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column()
+    notified_by: Mapped[str | None] = mapped_column(String(64))
+    notice_text: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertMember(Base):
+    """One complaint of an alert (a complaint belongs to at most one alert), with its thread and
+    the ticket it opened; `notified_at`: the alert's statement was queued to its customer."""
+
+    __tablename__ = "alert_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column()
+    notified_at: Mapped[datetime | None] = mapped_column()

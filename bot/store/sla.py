@@ -127,6 +127,11 @@ class Breach:
     breached_at: datetime
     assignee: str | None
 
+    @property
+    def label(self) -> str:
+        """How the webhook's log names it."""
+        return f"{self.number} ({self.kind})"
+
     def as_json(self) -> dict[str, object]:
         return {"event": "sla.breached", "kind": self.kind, "ticket_id": self.ticket_id, "ticket": self.number,
                 "thread_id": self.thread_id, "account": self.account, "priority": self.priority,

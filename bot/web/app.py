@@ -16,6 +16,7 @@ from bot.channels.outbound import SendError
 from bot.channels.webhook import routes
 from bot.conversation.recovery import Recovery
 from bot.delivery import PlatformSend, Sender, Undeliverable
+from bot.desk.retention import RetentionWatch
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import active_model
 from bot.runtime import Runtime
@@ -102,6 +103,10 @@ def create_app(rt: Runtime) -> web.Application:
                  asyncio.create_task(follow_active_model(rt)),
                  asyncio.create_task(sender.run()),
                  asyncio.create_task(Recovery(rt.conversation, rt.wake_sender).run())]
+        tasks += [asyncio.create_task(channel.background(rt)) for channel in registry.CHANNELS if channel.background]
+        if rt.settings.retention_days > 0:  # CAREBOT_RETENTION_DAYS: every server purges (idempotent batches)
+            watch = RetentionWatch(rt.db, rt.settings.retention_days, interval=rt.settings.retention_interval)
+            tasks.append(asyncio.create_task(watch.run()))
         yield
         await intake.close()
         for task in tasks:

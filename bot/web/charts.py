@@ -2,6 +2,7 @@
 these numbers, so a chart needs no script, no library and no CDN (and passes the CSP)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 WIDTH, HEIGHT, PAD = 720, 160, 28  # viewBox units; PAD leaves room for the axis labels
@@ -46,17 +47,22 @@ def _y(value: float, top: float) -> float:
     return HEIGHT - PAD - (HEIGHT - 2 * PAD) * value / top
 
 
-def _day_labels(days: list[str]) -> list[tuple[float, str]]:
+def _month_day(day: str) -> str:
+    return day[5:]  # 2026-11-21 -> 11-21
+
+
+def _day_labels(days: list[str], short: Callable[[str], str] = _month_day) -> list[tuple[float, str]]:
     every = max(1, len(days) // 8)
-    return [(_x(i, len(days)), day[5:]) for i, day in enumerate(days) if i % every == 0]
+    return [(_x(i, len(days)), short(day)) for i, day in enumerate(days) if i % every == 0]
 
 
-def bars(days: list[str], values: list[float]) -> Chart:
+def bars(days: list[str], values: list[float], short: Callable[[str], str] = _month_day) -> Chart:
+    """One bar per slot (a day, or any label: `short` makes the axis label of one)."""
     top = _scale(list(values))
     slot = (WIDTH - 2 * PAD) / max(len(days), 1)
     drawn = [Bar(_x(i, len(days)) - slot * 0.35, _y(v, top), slot * 0.7, _y(0, top) - _y(v, top), day, v)
              for i, (day, v) in enumerate(zip(days, values))]
-    return Chart(WIDTH, HEIGHT, top, drawn, {}, _day_labels(days))
+    return Chart(WIDTH, HEIGHT, top, drawn, {}, _day_labels(days, short))
 
 
 def lines(days: list[str], series: dict[str, list[float | None]], top: float | None = None) -> Chart:

@@ -40,30 +40,17 @@ UPDATE_BODY = {"type": "object", "properties": FAQ_PROPERTIES}
 FAQ_RESPONSE = "{id, name, question, examples, answer, accounts: [{account, answer, enabled}]}"
 
 
-def split_warnings(text: str, platforms: set[str] | None = None) -> list[dict[str, Any]]:
-    """How each platform (of `platforms`, or all) would cut `text` when it is too long for one message."""
-    warnings = []
-    for channel in registry.CHANNELS:
-        if channel.reply_parts is None or (platforms is not None and channel.platform not in platforms):
-            continue
-        parts = channel.reply_parts(text)
-        if len(parts) > 1:
-            warnings.append({"platform": channel.platform, "label": channel.page_label,
-                             "limit": channel.reply_limit, "parts": parts})
-    return warnings
-
-
 async def _refuse_unconfirmed_split(request: web.Request, answer: str | None,
                                     overrides: tuple[faq.Override, ...], allowed: bool) -> None:
     if allowed:
         return
     async with runtime_of(request).db.sessions() as session:
         platforms = {slug: platform for slug, _, platform in (await faq.account_slugs(session)).values()}
-    warnings = split_warnings(answer) if answer else []
+    warnings = registry.split_warnings(answer) if answer else []
     for override in overrides:
         if override.answer and override.account in platforms:
             warnings += [{**w, "account": override.account}
-                         for w in split_warnings(override.answer, {platforms[override.account]})]
+                         for w in registry.split_warnings(override.answer, {platforms[override.account]})]
     if warnings:
         raise ApiError(422, "答案超过平台单条消息的上限，会分成几条发送（见 split）；确认后再保存（allow_split: true）",
                        field="answer", split=warnings)
@@ -182,9 +169,14 @@ async def api_import(request: web.Request) -> web.Response:
     except rasa_yaml.TrainingFileError as exc:
         raise ApiError(422, f"{name} 第 {exc.line} 行：{exc.reason}（未做任何修改）", line=exc.line) from None
     replace = request.query.get("replace", "") in ("1", "true", "on")
-    counts = await faq_admin.import_records(runtime_of(request).db, actor=viewer.username, records=records,
-                                            replace=replace, source=name, now=now())
-    return web.json_response(counts)
+    try:
+        counts = await faq_admin.import_records(runtime_of(request).db, actor=viewer.username, records=records,
+                                                replace=replace, source=name, now=now())
+    except faq.FaqError as exc:
+        raise ApiError(422, f"{name}：{exc.reason}（未做任何修改）", field=exc.field) from None
+    # imported as they are (the file is the admin's decision), but shown: they go live at once
+    split = [{"name": r.name, **w} for r in records for w in registry.split_warnings(r.answer.strip())]
+    return web.json_response({**counts, "split": split})
 
 
 def _export_response(records: list[faq.FaqRecord]) -> web.Response:
@@ -298,8 +290,11 @@ def setup_routes(app: web.Application) -> None:
     api_route(app, "POST", "/faqs/import", api_import, tag="faq",
               query={"replace": "1: drop FAQs missing from the file", "filename": "shown in errors"},
               summary="Import FAQs from a Rasa YAML request body, as `carebot faq import` (admins)",
-              responses={200: "{added, updated, removed}", 413: "file too large",
-                         422: "a broken file: {error, line}; nothing changed"})
+              responses={200: "{added, updated, removed, split: [{name, platform, label, limit, parts}]: the answers "
+                              "too long for a platform's message, imported, and how they will be sent}",
+                         413: "file too large",
+                         422: "a broken file: {error, line}, or an invalid FAQ (no examples, a title question "
+                              "another FAQ has, ...): {error, field}; nothing changed"})
     api_route(app, "GET", "/faqs/{id}", api_get, tag="faq", summary="One FAQ (admins)", responses={200: FAQ_RESPONSE})
     api_route(app, "PATCH", "/faqs/{id}", api_update, tag="faq", body=UPDATE_BODY,
               summary="Change an FAQ's title, examples, answer or accounts' versions (admins); the name stays",

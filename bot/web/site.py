@@ -19,7 +19,8 @@ from bot.desk.events import EventBus
 from bot.nlu.freshness import model_out_of_date
 from bot.runtime import Runtime
 from bot.store.models import Thread
-from bot.web import audit_pages, auth, faq_web, formatting, inbox_api, inbox_pages, misses_web, report_pages
+from bot.web import (alerts_web, audit_pages, auth, customer_pages, faq_web, formatting, inbox_api, inbox_pages,
+                     misses_web, privacy_api, report_pages)
 from bot.web.context import EVENTS, RT
 from bot.web.openapi import OPENAPI, PREFIX, api_route, openapi_document
 
@@ -36,7 +37,7 @@ async def _template_context(request: web.Request) -> dict:
     stale = (admin and request.path.startswith("/admin")
              and await model_out_of_date(request.app[RT].db, request.app[RT].settings))
     return {"viewer": viewer, "csrf_token": request.get(auth.CSRF) or "", "open_misses": open_misses,
-            "model_out_of_date": stale}
+            "model_out_of_date": stale, "open_alerts": await alerts_web.open_alerts_for(request, viewer)}
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
@@ -93,7 +94,7 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     app.router.add_get("/", root)
     app.router.add_get(PREFIX + "/openapi.json", openapi_document)
     api_route(app, "GET", "/events", events_stream, tag="inbox",
-              summary="Server-sent events (topics inbox, thread, ticket, sla, resync) for the caller's accounts",
+              summary="Server-sent events (topics inbox, thread, ticket, sla, alert, resync) for the caller's accounts",
               responses={200: "text/event-stream"})
     auth.setup_routes(app)
     inbox_pages.setup_routes(app)
@@ -102,6 +103,9 @@ def setup_agent_web(app: web.Application, rt: Runtime) -> None:
     audit_pages.setup_routes(app)
     misses_web.setup_routes(app)
     faq_web.setup_routes(app)
+    customer_pages.setup_routes(app)  # /customers/{id}, /api/v1/customers
+    privacy_api.setup_routes(app)  # /api/v1/customers/{id}/export|erase (PIPL)
+    alerts_web.setup_routes(app)  # /admin/alerts, the alert banner, /api/v1/alerts, the radar scan
 
     async def event_bus(app: web.Application) -> AsyncIterator[None]:
         await bus.start()

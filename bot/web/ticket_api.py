@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.desk import autoassign
 from bot.desk.access import Viewer
 from bot.desk import ticketing
-from bot.desk.sla_watch import BreachWebhook, SlaWatch
+from bot.desk.sla_watch import SlaWatch
+from bot.desk.webhook import poster
 from bot.store import agents
 from bot.web.auth import api_viewer, now
 from bot.web.context import EVENTS, RT, runtime_of
@@ -87,8 +88,8 @@ async def set_my_status(request: web.Request) -> web.Response:
 async def background(app: web.Application) -> AsyncIterator[None]:
     """SLA breach checks and auto-assignment, in every `carebot serve` process."""
     rt = app[RT]
-    webhook = BreachWebhook(rt.settings.sla_webhook_url) if rt.settings.sla_webhook_url else None
-    watch = SlaWatch(rt.db, interval=rt.settings.sla_check_interval, webhook=webhook)
+    watch = SlaWatch(rt.db, interval=rt.settings.sla_check_interval,
+                     webhook=poster(rt.settings.sla_webhook_url, "SLA"))
     tasks = [asyncio.create_task(watch.run()), asyncio.create_task(autoassign.follow(rt.db, app[EVENTS]))]
     yield
     for task in tasks:

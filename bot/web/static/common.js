@@ -31,8 +31,16 @@ const carebot = (() => {
     flashTimer = setTimeout(() => { box.hidden = true; }, 6000);
   }
 
+  /* The crisis alerts banner (base.html) as the server renders it now. */
+  async function refreshAlertBanner() {
+    const slot = document.getElementById("alert-banner");
+    const html = slot ? await fragment("/alerts/banner") : null;
+    if (html !== null) slot.innerHTML = html;
+  }
+
   /* Calls refresh() at most every 150 ms while wanted events arrive (those `accept` takes, and
-     every resync); EventSource reconnects by itself. */
+     every resync); EventSource reconnects by itself. An `alert` event (a crisis alert opened,
+     grew or closed) refreshes the banner on every live page. */
   function live(wanted, refresh, accept) {
     const indicator = document.getElementById("live-state");
     const source = new EventSource("/api/v1/events");
@@ -50,6 +58,7 @@ const carebot = (() => {
       document.body.dataset.live = "off";
       if (indicator) indicator.classList.remove("on");
     };
+    source.addEventListener("alert", refreshAlertBanner);
     for (const topic of wanted.concat(["resync"])) {
       source.addEventListener(topic, (event) => schedule(topic, JSON.parse(event.data || "{}")));
     }

@@ -1,6 +1,7 @@
 /* The models page: while a training runs, its progress lines and verdict come in every second
-   (polled: the job may run in another server process); when it ends the page reloads, so the
-   model list shows the new model and the gate's verdict. */
+   (polled: the job may run in another server process); when it ends the page is loaded again,
+   so the model list shows the new model and the gate's verdict. Loaded with GET, not reloaded:
+   a page that answered a refused POST (a second training) would post it again. */
 "use strict";
 (() => {
   const card = document.getElementById("training");
@@ -14,7 +15,7 @@
     log.scrollTop = log.scrollHeight;
     if (answer.data.state === "running") { setTimeout(poll, 1000); return; }
     verdict.textContent = "已结束";
-    location.reload();
+    location.assign(location.pathname);
   };
   setTimeout(poll, 1000);
 })();
