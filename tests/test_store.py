@@ -116,3 +116,34 @@ async def test_training_digest_follows_every_example_the_model_learns(database_u
         after = await faq.training_digest(session)
     await db.dispose()
     assert after != before
+
+
+class _Abandon(Exception):
+    """Raised to end a unit of work with an error after its savepoint."""
+
+
+async def test_an_error_after_a_savepoint_rolls_back_the_whole_unit_of_work(database_url: str):
+    """A savepoint (begin_nested) inside a unit of work is nested in its transaction: what came
+    before it is not committed by it, whether the savepoint is released or rolled back, so an
+    error later in the unit of work leaves nothing stored (pysqlite's own transaction handling
+    used to commit at the savepoint on SQLite)."""
+    db = await fresh(database_url)
+    async with db.uow() as session:
+        await accounts.add(session, platform="console", slug="taken", name="", app_id=None, sealed={})
+    for nested_slug in ("fresh", "taken"):  # a savepoint that is released, one that is rolled back
+        try:
+            async with db.uow() as session:
+                await accounts.ensure(session, "console", f"before-{nested_slug}")  # row A
+                try:
+                    await accounts.add(session, platform="console", slug=nested_slug, name="", app_id=None,
+                                       sealed={})
+                except accounts.AccountExists:
+                    pass
+                await accounts.ensure(session, "console", f"after-{nested_slug}")
+                raise _Abandon
+        except _Abandon:
+            pass
+    async with db.sessions() as session:
+        slugs = [a.slug for a in await accounts.all_accounts(session)]
+    await db.dispose()
+    assert slugs == ["taken"]
