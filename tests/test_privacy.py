@@ -23,8 +23,8 @@ from bot.runtime import database
 from bot.settings import Settings
 from bot.store import audit, outbox, privacy
 from bot.store.db import Database
-from bot.store.models import (Account, AuditEntry, Base, Customer, IntentExample, Message, Miss, OutboxItem, Thread,
-                              Ticket)
+from bot.store.models import (Account, AuditEntry, Base, Customer, IntentExample, Message, Miss, OutboxItem, RadarTerm,
+                              Thread, Ticket)
 from tests.agent_stack import AgentStack, call, login, staffed_stack, wait_until
 from tests.conftest import carebot_env, make_settings, run_carebot
 
@@ -271,6 +271,8 @@ async def seed_history(db: Database, now: datetime) -> dict[str, int]:
                                            created_at=recent)}
         session.add_all(tickets.values())
         await session.flush()
+        session.add_all([RadarTerm(message_id=rows[name].id, term=term, account_id=account.id, thread_id=thread.id,
+                                   at=rows[name].created_at) for name, term in (("old_in", "四十天前"), ("recent", "十天前"))])
         miss = (await session.execute(select(Miss.id).where(Miss.message_id == rows["old_in"].id))).scalar_one()
         for entity, entity_id, action, after in (
                 ("message", rows["old_out"].id, "thread.reply", {"thread_id": thread.id, "text": "四十天前的回复"}),
@@ -299,8 +301,11 @@ async def test_retention_purges_old_text_in_batches(plain_db: Database):
     assert after[ids["old_in"]] == (privacy.MARKER, None) and after[ids["old_out"]][0] == privacy.MARKER
     assert after[ids["old_event"]] == ("", None)  # nothing to mark, the raw push is gone
     assert after[ids["old_undecided"]][0] == "还没处理的旧消息" and after[ids["recent"]][0] == "十天前的消息"
-    # the miss, the outbox copy, the reply's and the label's audit entries and the closed ticket too
+    # the miss, the outbox copy, the reply's and the label's audit entries, the radar's term (kept for
+    # its trailing 7 days otherwise) and the closed ticket too
     assert await leftovers(plain_db, ["四十天前"]) == []
+    async with plain_db.sessions() as session:
+        assert (await session.execute(select(RadarTerm.term))).scalars().all() == ["十天前"]
     assert await summaries(plain_db) == {ids["old_closed"]: privacy.MARKER, ids["old_open"]: "还在处理的旧投诉",
                                          ids["recent_closed"]: "十天前的投诉"}
     assert len(await leftovers(plain_db, ["十天前的消息"])) == 2  # the recent message and its note's entry stay

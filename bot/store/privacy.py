@@ -250,8 +250,9 @@ def _audit_of(entity: str, ids: Any) -> Any:
 async def purge_messages(session: AsyncSession, cutoff: datetime, *, after_id: int, limit: int) -> list[int]:
     """Purge the text of up to `limit` messages created before `cutoff` (ids above `after_id`)
     and of its copies (the miss, the outbox item, the text in the audit entries of the reply,
-    the note and the labelled miss); the ids purged, ascending. Messages still in flight
-    (undecided, or a reply not yet out) wait for a later run."""
+    the note and the labelled miss) and the radar's topic terms taken from it (kept otherwise
+    for the radar's trailing 7 days, which a shorter retention must cut); the ids purged,
+    ascending. Messages still in flight (undecided, or a reply not yet out) wait for a later run."""
     messages, misses, outbox = _table("messages"), _table("misses"), _table("outbox")
     ids = await _due(session, messages, and_(
         messages.c.created_at < cutoff, messages.c.state.not_in(("undecided", *ACTIVE_OUTBOUND)),
@@ -262,6 +263,8 @@ async def purge_messages(session: AsyncSession, cutoff: datetime, *, after_id: i
     await session.execute(update(messages).where(messages.c.id.in_(ids)).values(
         text=_marked_unless_empty(messages), raw=null(), envelope=null()))
     await session.execute(update(misses).where(misses.c.message_id.in_(ids)).values(text=MARKER, key=MARKER))
+    terms = _table("radar_terms")
+    await session.execute(delete(terms).where(terms.c.message_id.in_(ids)))
     await session.execute(update(outbox).where(outbox.c.message_id.in_(ids), outbox.c.state.in_(("sent", "failed")))
                           .values(payload={"text": MARKER}))
     miss_ids = select(cast(misses.c.id, String)).where(misses.c.message_id.in_(ids))
