@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.nlu.labelled import read_labelled  # noqa: E402
 from bot.conversation.policy import ThreadState, decide  # noqa: E402
+from bot.nlu import rasa_yaml  # noqa: E402
 from bot.nlu.names import is_faq  # noqa: E402
 from bot.nlu.normalize import is_meaningful, normalise  # noqa: E402
 from bot.nlu.pool import NluPool  # noqa: E402
@@ -179,12 +180,8 @@ def nearest_neighbour_top1(domain: str) -> float:
     no other intents). It shows how hard a set's paraphrases are for surface similarity."""
     import math
 
-    import yaml
-
-    examples = [(block["intent"], text) for block in yaml.safe_load((FEWSHOT / f"{domain}.yml").read_text(
-        encoding="utf-8"))["nlu"] for text in [(block.get("metadata") or {}).get("question", ""),
-                                              *(line[2:] for line in block["examples"].splitlines()
-                                                if line.startswith("- "))] if text]
+    blocks, _ = rasa_yaml.read(FEWSHOT / f"{domain}.yml")
+    examples = [(block.name, text) for block in blocks for text in (block.question, *block.examples) if text]
     grams = [_grams(text) for _, text in examples]
     idf = {g: math.log(len(grams) / sum(g in other for other in grams)) + 1 for bag in grams for g in bag}
 
@@ -204,10 +201,7 @@ def nearest_neighbour_top1(domain: str) -> float:
 
 
 def faq_names(path: Path) -> frozenset[str]:
-    import yaml
-
-    return frozenset(block["intent"] for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
-                     if is_faq(block["intent"]))
+    return frozenset(block.name for block in rasa_yaml.read(path)[0] if is_faq(block.name))
 
 
 def main() -> None:
