@@ -9,10 +9,10 @@ A regularised logistic regression over TF-IDF character n-grams (robust to typos
 characters, missing word boundaries) and jieba words (the tokenizer's dictionary), fused with
 the similarity of the closest examples of each intent, learns from a few examples and trains
 in seconds, so the model can cross-validate itself on every training run. N-grams only see
-shared surface, so the sentence vectors of two pretrained encoders (sentence_vectors.py) stand
-beside them, in the linear model's features and in the similarities: with them the few-shot
-dev sets' paraphrases are routed 48-61 % at once instead of 30-41 %, and fewer out-of-scope
-requests are taken for FAQs. That
+shared surface, so the sentence vectors of a pretrained encoder (sentence_vectors.py) stand
+beside them, in the linear model's features and in the similarities: with them more of the
+few-shot dev sets' paraphrases are routed at once, and fewer out-of-scope requests are taken for
+FAQs (docs/performance.md). That
 cross-validation sets the thresholds the policy uses for THIS model (a new FAQ set is not
 judged by the demo data's constants) and finds the FAQs an admin should improve
 (bench/nlu_quality.py measures the choice; docs/performance.md has the figures).

