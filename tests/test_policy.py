@@ -53,8 +53,11 @@ def test_threat_keywords_catch_complaints_the_model_missed():
     d = decide(parse("faq/refund_time"), "再不退款我就找媒体曝光", ThreadState(), SETTINGS, FAQS)
     assert (d.action, d.priority) == ("open_ticket", "urgent")
     # but asking about an earlier complaint stays a status question
-    d = decide(parse("ticket_status"), "我的投诉处理得怎么样了", ThreadState(), SETTINGS, FAQS)
-    assert d.action == "ticket_status"
+    for text in ("我的投诉处理得怎么样了", "投诉进度", "工单T20261121-0007", "any update on my complaint"):
+        assert decide(parse("ticket_status"), text, ThreadState(), SETTINGS, FAQS).action == "ticket_status", text
+    # while saying one wants to complain is a complaint, whatever the intent model hears in "投诉"
+    for text in ("我要投诉", "东西坏了我要投诉", "必须投诉你们"):
+        assert decide(parse("ticket_status"), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
 
 
 def test_unfamiliar_text_is_declined_even_when_the_model_is_sure():
@@ -209,3 +212,15 @@ def test_a_complaint_while_people_hold_the_thread_is_recorded_for_the_radar():
     assert held_complaint(parse("faq/refund_time"), "退款多久到账", SETTINGS) is None
     assert held_complaint(None, "我要投诉，充电器发烫", SETTINGS).intent == "complain"
     assert held_complaint(None, "好的，谢谢", SETTINGS) is None
+
+
+def test_clear_praise_about_what_an_faq_covers_is_thanked_not_answered():
+    # "开发票很快" is about invoices, and the sentence vectors bring the invoice FAQ close; the
+    # customer asked nothing
+    d = decide(parse("faq/invoice", 0.8, praise=0.9), "开发票很快 当天就发到邮箱了", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"
+    # a question stays a question, however warm; mild warmth does not outweigh a sure FAQ
+    d = decide(parse("faq/invoice", 0.8, praise=0.9), "发票开得真快 能开专票吗", ThreadState(), SETTINGS, FAQS)
+    assert (d.action, d.faq) == ("answer_faq", "faq/invoice")
+    d = decide(parse("faq/invoice", 0.8, praise=0.7), "电子发票在哪下载 谢谢", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "answer_faq"

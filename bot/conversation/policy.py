@@ -141,10 +141,22 @@ def is_question(text: str) -> bool:
     return bool(_ENDS_ASKING.search(text)) or (len(text) <= _SHORT_MESSAGE and bool(_QUESTION_WORDS.search(text)))
 
 
+# what a question about a complaint's progress names: a stage, a result, a ticket (or its number)
+_PROGRESS = re.compile(r"进度|进展|结果|状态|处理|回复|回电|跟进|没人|怎么样|到哪|哪一步|工单|单号|[a-z]\d{8}-\d{4}|ticket|case|update",
+                       re.IGNORECASE)
+
+
+def asks_progress(text: str) -> bool:
+    """Whether a message the intent model takes for a ticket-status question asks one: "我要投诉"
+    declares a complaint, "投诉进度" and "我的投诉处理得怎么样了" ask about one."""
+    return is_question(text) or bool(_PROGRESS.search(text))
+
+
 def praises(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
     """Praise by the intent model or by a clear tone, unless the message asks something (then
     `resolve_intent` has already set the intent model's praise aside)."""
-    if is_question(text) or (is_faq(parse.intent) and parse.confidence >= limits.answer_faq):
+    if is_question(text) or (is_faq(parse.intent) and parse.confidence >= limits.answer_faq
+                             and parse.praise_tone < settings.praise_tone_strong):
         return False
     if parse.intent == "praise" and parse.confidence >= limits.answer_intent:
         return True
@@ -171,7 +183,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         parse = _second_choice(parse)
     intent, confidence = parse.intent, parse.confidence
     limits = thresholds(parse, settings)
-    asks = intent in ("ticket_status", "request_human") and confidence >= limits.answer_intent
+    asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text))) \
+        and confidence >= limits.answer_intent
     if not asks and complains(parse, text, settings, limits):
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):

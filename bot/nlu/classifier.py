@@ -35,7 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from bot.nlu.names import CALIBRATION_FILE
+from bot.nlu.names import CALIBRATION_FILE, from_rasa, is_faq
 from bot.nlu.persisted import PersistedComponent
 from bot.nlu.sentence_vectors import SentenceSpace, raw_vectors
 
@@ -76,6 +76,8 @@ class Scorer:
         self.example_vectors: np.ndarray = np.zeros((0, 0))
         self.centroids: np.ndarray = np.zeros((0, 0))
         self.centroid_vectors: np.ndarray = np.zeros((0, 0))
+        self.example_share: np.ndarray = np.zeros(0)
+        self.class_share: np.ndarray = np.zeros(0)
         self.labels: np.ndarray = np.array([])
         self.classes: list[str] = []
 
@@ -88,14 +90,24 @@ class Scorer:
         """The linear model's input: the n-grams beside the sentence vectors."""
         return normalize(hstack([features, csr_matrix(self.config["vector_weight"] * vectors)]).tocsr())
 
-    def _similarity(self, features: csr_matrix, vectors: np.ndarray, examples: Any,
-                    example_vectors: np.ndarray) -> np.ndarray:
-        """Cosine similarity mixed from the n-grams and the sentence vectors: the n-grams keep
-        exact wording (names, numbers, typos), the vectors bring paraphrases."""
+    @staticmethod
+    def _similarity(features: csr_matrix, vectors: np.ndarray, examples: Any, example_vectors: np.ndarray,
+                    share: np.ndarray) -> np.ndarray:
+        """Cosine similarity mixed from the n-grams and the sentence vectors (`share` of it, per
+        column): the n-grams keep exact wording (names, numbers, typos), the vectors bring
+        paraphrases."""
         ngrams = features @ examples.T
         ngrams = ngrams.toarray() if issparse(ngrams) else np.asarray(ngrams)
-        share = self.config["vector_similarity"]
         return (1 - share) * ngrams + share * (vectors @ example_vectors.T)
+
+    def _vector_share(self, labels: Sequence[str]) -> np.ndarray:
+        """The vectors' share of the similarity to each of `labels`' examples or centroids. An FAQ
+        asks one thing, so its examples' meaning is one place; a conversation intent gathers
+        varied texts (complain: every product problem, out_of_scope: every other topic) whose mean
+        meaning says little, and "我要投诉" is nearer ticket_status's "我的投诉处理得怎么样了" than
+        that mean: those are found by wording and by the linear model."""
+        share = self.config["vector_similarity"]
+        return np.array([share if is_faq(from_rasa(str(label))) else 0.0 for label in labels])
 
     def fit(self, texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Sequence[str],
             raw: np.ndarray) -> "Scorer":
@@ -108,6 +120,7 @@ class Scorer:
                                               for label in self.classes]))
         self.centroid_vectors = normalize(np.vstack([vectors[self.labels == label].mean(axis=0)
                                                      for label in self.classes]))
+        self.example_share, self.class_share = self._vector_share(self.labels), self._vector_share(self.classes)
         return self
 
     def score(self, texts: Sequence[str], tokens: Sequence[Sequence[str]],
@@ -117,11 +130,11 @@ class Scorer:
         features = self._features(texts, tokens)
         vectors = self.space.transform(raw)
         probabilities = self.model.predict_proba(self._combined(features, vectors))
-        similarities = self._similarity(features, vectors, self.examples, self.example_vectors)
+        similarities = self._similarity(features, vectors, self.examples, self.example_vectors, self.example_share)
         nearest = np.zeros_like(probabilities)
         for column, label in enumerate(self.classes):
             nearest[:, column] = similarities[:, self.labels == label].max(axis=1)
-        centroid = self._similarity(features, vectors, self.centroids, self.centroid_vectors)
+        centroid = self._similarity(features, vectors, self.centroids, self.centroid_vectors, self.class_share)
         temperature, config = self.config["temperature"], self.config
         fused = (config["linear_weight"] * probabilities
                  + config["centroid_weight"] * _sharpen(centroid, temperature)
