@@ -94,7 +94,7 @@ def test_nlu_evaluate_scores_each_folds_model_through_the_policy_and_reports_wea
 
 def test_a_request_about_something_never_taught_is_declined(trained_model: Path, tmp_path: Path):
     """Question words close to an FAQ's ("多少", "在哪") do not make a question about a house or
-    the Olympics one of ours: what it asks about is like nothing taught."""
+    the Olympics one of ours: none of its content words was ever taught."""
     env = carebot_env(tmp_path / "home")
     texts = ["奥运会下一届在哪", "买房首付要多少", "运费怎么算 满多少包邮"]
     result = run_carebot(["ask", "--json", *texts], env)

@@ -171,6 +171,18 @@ def test_a_message_nearly_as_likely_unrelated_is_declined_by_the_models_own_rati
         assert decide(p, text, ThreadState(), calibrated, FAQS).action == action
 
 
+def test_content_words_never_taught_make_a_request_out_of_scope():
+    unknown = replace(parse("faq/refund_time", 0.9), familiar=0.0)
+    assert decide(unknown, "买房首付要多少", ThreadState(), SETTINGS, FAQS).action == "decline"
+    # only question words (nothing to judge), or some taught words: the model decides
+    for familiar in (None, 0.5):
+        d = decide(replace(parse("faq/refund_time", 0.9), familiar=familiar), "退款多久", ThreadState(), SETTINGS, FAQS)
+        assert d.action == "answer_faq"
+    # a complaint is a complaint whatever it is about
+    angry = replace(parse("complain", 0.9, complaint=0.9), familiar=0.0)
+    assert decide(angry, "剃须刀刮得脸疼 还夹胡子", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
 def test_praise_the_tone_hears_as_a_complaint_is_a_complaint():
     # the intent model says praise, the tone says complaint more than praise: dissatisfaction wins
     d = decide(parse("praise", 0.6, complaint=0.65, praise=0.1), "台灯频闪 晃得眼睛疼", ThreadState(), SETTINGS, FAQS)

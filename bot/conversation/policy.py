@@ -175,8 +175,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     """The intent the policy acts on, after the tone, out-of-scope and keyword safety nets.
 
     The classifier picks one of the intents it was taught even for text unlike any of them, so
-    a low similarity to the nearest training example, or an out_of_scope score close to the
-    best, override it. Asking for a person or for a ticket's status is never taken for a
+    a low similarity to the nearest training example of that intent, content words none of which
+    any example used, or an out_of_scope score close to the best, override it. Asking for a person or for a ticket's status is never taken for a
     complaint.
     """
     if parse.intent == "praise" and is_question(text):
@@ -195,6 +195,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         limits = thresholds(parse, settings)
     if intent != "out_of_scope" and parse.similarity < limits.oos_similarity:
         return "out_of_scope", 1.0 - parse.similarity
+    if intent != "out_of_scope" and parse.familiar == 0.0:
+        return "out_of_scope", 1.0  # not one word of what it is about was ever taught
     out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
     if intent != "out_of_scope" and out_of_scope >= limits.oos_ratio * confidence:
         return "out_of_scope", out_of_scope  # nearly as likely unrelated as what it looks most like

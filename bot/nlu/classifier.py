@@ -42,10 +42,26 @@ from bot.nlu.sentence_vectors import SentenceSpace, raw_vectors
 NEAREST = "nearest"
 OUT_OF_SCOPE = "out_of_scope"
 RANKING_LENGTH = 10
+# words that say how something is asked, not what it is about: a message made of these and of
+# words no training example ever used ("奥运会下一届在哪", "买房首付要多少") is about
+# something the bot was not taught, however close its question words are to an FAQ's
+FUNCTION_WORDS = frozenset(
+    "什么 怎么 怎么办 怎么样 怎样 如何 为什么 为啥 哪里 哪儿 哪 哪个 多少 多久 几 是否 能否 可以 能 吗 呢 吧 啊 呀 "
+    "了 的 地 得 是 我 你 您 他 她 它 我们 你们 他们 要 想 请问 一下 下 有 没有 在 这个 那个 这 那 会 能不能 "
+    "可不可以 还 就 都 也 和 跟 给 把 被 让 到 去 说 问 咋 啥 嘛 么 个 一个 一 不".split())
 
 
 def _tokens(message: Message) -> list[str]:
     return [token.text.lower() for token in message.get(TOKENS_NAMES[TEXT]) or [] if token.text.strip()]
+
+
+def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int]) -> Optional[float]:
+    """The share of the message's content words (not FUNCTION_WORDS, not punctuation) that some
+    training example used; None when it has no content words."""
+    content = [token for token in tokens if token not in FUNCTION_WORDS and any(ch.isalnum() for ch in token)]
+    if not content:
+        return None
+    return round(sum(token in vocabulary for token in content) / len(content), 4)
 
 
 def _pretokenized(tokens: Sequence[str]) -> Sequence[str]:
@@ -125,8 +141,8 @@ class Scorer:
 
     def score(self, texts: Sequence[str], tokens: Sequence[Sequence[str]],
               raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per text: fused scores per class (rows sum to 1), the best similarity to any example,
-        and the index of that example."""
+        """Per text: fused scores per class (rows sum to 1), and the similarity and index of the
+        closest example of the best-scoring class."""
         features = self._features(texts, tokens)
         vectors = self.space.transform(raw)
         probabilities = self.model.predict_proba(self._combined(features, vectors))
@@ -139,9 +155,12 @@ class Scorer:
         fused = (config["linear_weight"] * probabilities
                  + config["centroid_weight"] * _sharpen(centroid, temperature)
                  + (1 - config["linear_weight"] - config["centroid_weight"]) * _sharpen(nearest, temperature))
-        best = similarities.argmax(axis=1) if similarities.size else np.zeros(len(texts), dtype=int)
-        best_similarity = similarities.max(axis=1) if similarities.size else np.zeros(len(texts))
-        return fused, best_similarity, best
+        # the closest example of the intent that scored best: a message unlike anything taught for
+        # it is out of scope, even when an example of another intent (an FAQ, by meaning) is closer
+        chosen = np.asarray(self.classes)[fused.argmax(axis=1)]
+        own = np.where(self.labels[None, :] == chosen[:, None], similarities, -np.inf)
+        best = own.argmax(axis=1)
+        return fused, own[np.arange(len(best)), best], best
 
 
 def _folds(labels: Sequence[str], count: int, seed: int) -> np.ndarray:
@@ -212,7 +231,7 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
     confusions = Counter((want, got) for want, got in zip(labels_array[~right], predicted[~right]) if got)
     return {
         "answer_threshold": round(min(max(answer_threshold, config["min_threshold"]), config["max_threshold"]), 4),
-        "oos_similarity": round(min(max(oos_similarity, 0.0), config["max_oos_similarity"]), 4),
+        "oos_similarity": round(min(max(oos_similarity, config["min_oos_similarity"]), config["max_oos_similarity"]), 4),
         "oos_ratio": round(min(max(oos_ratio, config["min_oos_ratio"]), 1.0), 4),
         "cv_accuracy": round(float(right.mean()), 4),
         "recall": {label: round(float(right[labels_array == label].mean()), 4) for label in sorted(counts)},
@@ -224,7 +243,8 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class CalibratedIntentClassifier(PersistedComponent):
     """Sets `intent`, `intent_ranking` and `nearest` (the closest example's intent and
-    similarity) on every message; its calibration is a JSON file of the model, read by the worker
+    similarity, and the share of the message's content words the training data knows) on every
+    message; its calibration is a JSON file of the model, read by the worker
     (`model_calibration`) without loading the graph."""
 
     @staticmethod
@@ -236,7 +256,11 @@ class CalibratedIntentClassifier(PersistedComponent):
                 "vector_weight": 2.0, "vector_similarity": 0.85,
                 "folds": 5, "random_seed": 42, "wrong_cost": 0.5, "oos_quantile": 0.02,
                 "oos_ratio_quantile": 0.05,
-                "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25, "min_oos_ratio": 0.3}
+                "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25,
+                # a message that shares next to nothing with the examples of the intent it is given
+                # is out of scope even where cross-validation saw such pairs (a tiny data set:
+                # "你好" and "在吗" share no character)
+                "min_oos_similarity": 0.05, "min_oos_ratio": 0.3}
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
@@ -262,5 +286,7 @@ class CalibratedIntentClassifier(PersistedComponent):
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             message.set(NEAREST, {"intent": str(scorer.labels[example]),
-                                  "similarity": round(float(similarity), 4)}, add_to_output=True)
+                                  "similarity": round(float(similarity), 4),
+                                  "familiar": familiar_share(_tokens(message), scorer.words.vocabulary_)},
+                        add_to_output=True)
         return messages

@@ -14,6 +14,9 @@ class Parse:
     ranking: list[dict[str, Any]] = field(default_factory=list)
     nearest_intent: str | None = None
     similarity: float = 0.0
+    # the share of the text's content words that some training example used (None: it has none,
+    # or the model predates the measure)
+    familiar: float | None = None
     # the tone model's probabilities {complaint, praise}; None when the model has no tone model
     tone: dict[str, float] | None = None
     # the thresholds the model's own cross-validation set: {answer_threshold, oos_similarity, oos_ratio}
@@ -32,6 +35,6 @@ class Parse:
         nearest = data.get("nearest") or {}
         return cls(intent=data["intent"], confidence=float(data["confidence"]),
                    ranking=list(data.get("ranking") or []), nearest_intent=nearest.get("intent"),
-                   similarity=float(nearest.get("similarity") or 0.0),
+                   similarity=float(nearest.get("similarity") or 0.0), familiar=nearest.get("familiar"),
                    tone=data.get("tone"),
                    calibration=dict(calibration or {}))

@@ -117,7 +117,8 @@ class Parser:
                 "confidence": round(float(intent.get("confidence") or 0.0), 4),
                 "ranking": ranking,
                 "nearest": {"intent": from_rasa(nearest["intent"]) if nearest.get("intent") else None,
-                            "similarity": nearest.get("similarity", 0.0)},
+                            "similarity": nearest.get("similarity", 0.0),
+                            "familiar": nearest.get("familiar")},
                 **({"tone": tone} if tone else {}),
             })
         return results
