@@ -264,9 +264,9 @@ fusion weights; `_test` sets were not (read once, to report).
   ticketed. `nn_baseline_top1`: a plain character 1-2-gram TF-IDF nearest neighbour over the same examples,
   told that every text is one of the FAQs (it can neither decline nor mistake a question for a complaint):
   our paraphrases are far harder for surface similarity than the issue's real bank questions (where that
-  baseline scores 82.5 %); without a pretrained Chinese language model (none with a clean licence reaches
-  this machine: the model hubs are closed, PyPI's packages fetch theirs from a hub or carry a commercial
-  licence), the bot stays below the baseline's top-1 because it must also decline, ticket and clarify.
+  baseline scores 82.5 %). The bot adds the sentence vectors of a pretrained multilingual encoder (Universal
+  Sentence Encoder multilingual, bot/nlu/sentence_vectors.py) to its n-grams, and so routes more than the
+  baseline at once although it must also decline, ticket and clarify.
 
 ## Inbox claims
 
