@@ -146,6 +146,8 @@ def test_a_question_is_not_praise_because_it_sounds_happy():
 def test_asking_for_a_person_or_a_status_is_never_a_complaint():
     for intent in ("request_human", "ticket_status"):
         d = decide(parse(intent, 0.9, complaint=0.95), "投诉了三天没人理 我要找人工", ThreadState(), SETTINGS, FAQS)
+        assert (d.action, d.intent) == ("handoff", "request_human")  # named a person: gets one
+        d = decide(parse(intent, 0.9, complaint=0.95), "投诉了三天没人理 进度呢", ThreadState(), SETTINGS, FAQS)
         assert d.intent == intent
 
 
@@ -236,3 +238,11 @@ def test_clear_praise_about_what_an_faq_covers_is_thanked_not_answered():
     assert (d.action, d.faq) == ("answer_faq", "faq/invoice")
     d = decide(parse("faq/invoice", 0.8, praise=0.7), "电子发票在哪下载 谢谢", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
+
+
+def test_naming_a_person_gets_one_whatever_else_the_message_is_about():
+    # the FAQ about shipping is what the rest of the message is about; the customer asked for a person
+    d = decide(parse("faq/shipping_time", 0.6), "我要转人工，订单一直没发货", ThreadState(), SETTINGS, FAQS)
+    assert (d.action, d.reason) == ("handoff", "requested_human")
+    assert decide(parse("faq/shipping_time", 0.6), "人工智能客服能查物流吗", ThreadState(), SETTINGS, FAQS).action \
+        == "answer_faq"

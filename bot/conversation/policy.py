@@ -146,6 +146,10 @@ _PROGRESS = re.compile(r"进度|进展|结果|状态|处理|回复|回电|跟进
                        re.IGNORECASE)
 
 
+# a customer who names a person ("转人工，订单一直没发货") gets one, whatever else the message is about
+_ASKS_FOR_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人客服|找真人|接真人")
+
+
 def asks_progress(text: str) -> bool:
     """Whether a message the intent model takes for a ticket-status question asks one: "我要投诉"
     declares a complaint, "投诉进度" and "我的投诉处理得怎么样了" ask about one."""
@@ -183,6 +187,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         parse = _second_choice(parse)
     intent, confidence = parse.intent, parse.confidence
     limits = thresholds(parse, settings)
+    if _ASKS_FOR_PERSON.search(text):
+        return "request_human", max(confidence if intent == "request_human" else 0.0, limits.answer_intent)
     asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text))) \
         and confidence >= limits.answer_intent
     if not asks and complains(parse, text, settings, limits):
