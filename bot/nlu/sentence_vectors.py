@@ -2,8 +2,8 @@
 
 Why: character and word n-grams only see shared surface. An admin gives a new FAQ 3-5
 examples, and customers ask it in other words ("钱包被偷了 里面有张你们的卡" for 挂失). On our
-few-shot dev sets the classifier with n-grams alone routed 29-42 % of such paraphrases at once;
-with these vectors beside them, 42-58 % (bench/nlu_quality.py, docs/performance.md).
+few-shot dev sets the bot with n-grams alone routed 28-41 % of such paraphrases at once; with
+these vectors beside them, 46-60 % (bench/nlu_quality.py, docs/performance.md).
 
 The encoder is Google's Universal Sentence Encoder multilingual v3 (Apache-2.0), trained on
 question-answer and translation pairs in 16 languages, Chinese among them, as the numpy weights
