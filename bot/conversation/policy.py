@@ -141,13 +141,13 @@ def is_question(text: str) -> bool:
     return bool(_ENDS_ASKING.search(text)) or (len(text) <= _SHORT_MESSAGE and bool(_QUESTION_WORDS.search(text)))
 
 
+# a customer who names a person ("转人工，订单一直没发货") gets one, whatever else the message is about
+_ASKS_FOR_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人客服|找真人|接真人")
+
+
 # what a question about a complaint's progress names: a stage, a result, a ticket (or its number)
 _PROGRESS = re.compile(r"进度|进展|结果|状态|处理|回复|回电|跟进|没人|怎么样|到哪|哪一步|工单|单号|[a-z]\d{8}-\d{4}|ticket|case|update",
                        re.IGNORECASE)
-
-
-# a customer who names a person ("转人工，订单一直没发货") gets one, whatever else the message is about
-_ASKS_FOR_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人客服|找真人|接真人")
 
 
 def asks_progress(text: str) -> bool:
@@ -180,8 +180,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
 
     The classifier picks one of the intents it was taught even for text unlike any of them, so
     a low similarity to the nearest training example of that intent, content words none of which
-    any example used, or an out_of_scope score close to the best, override it. Asking for a person or for a ticket's status is never taken for a
-    complaint.
+    any example used, or an out_of_scope score close to the best, override it. Asking for a
+    person or for a ticket's status is never taken for a complaint.
     """
     if parse.intent == "praise" and is_question(text):
         parse = _second_choice(parse)
