@@ -246,3 +246,13 @@ def test_naming_a_person_gets_one_whatever_else_the_message_is_about():
     assert (d.action, d.reason) == ("handoff", "requested_human")
     assert decide(parse("faq/shipping_time", 0.6), "人工智能客服能查物流吗", ThreadState(), SETTINGS, FAQS).action \
         == "answer_faq"
+    # asked, however it is put; declined in so many words, not asked
+    for text in ("能不能转人工 订单没发货", "为什么还不转人工", "没有人工客服吗 订单没发货"):
+        assert decide(parse("faq/shipping_time", 0.6), text, ThreadState(), SETTINGS, FAQS).action == "handoff", text
+    for text in ("不用转人工了 谢谢", "不要给我转人工 谢谢"):
+        assert decide(parse("thanks", 0.9), text, ThreadState(), SETTINGS, FAQS).action == "smalltalk", text
+    # the words are a setting: an admin adds the ones their customers use
+    own = replace(SETTINGS, human_keywords=("找小姐姐",))
+    assert decide(parse("faq/shipping_time", 0.6), "找小姐姐 订单没发货", ThreadState(), own, FAQS).action == "handoff"
+    assert decide(parse("faq/shipping_time", 0.6), "转人工 订单没发货", ThreadState(), own, FAQS).action \
+        == "answer_faq"

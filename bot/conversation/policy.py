@@ -35,22 +35,31 @@ _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有�
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
 
 
-def _denied(text: str, start: int) -> bool:
-    """Whether a negation in the same clause stands just before `start`."""
+# a request for a person is declined only in so many words: "能不能转人工" and "为什么还不转人工"
+# ask for one, "不用转人工了" does not
+_DECLINES = ("不用", "不要", "不需要", "无需", "用不着", "别")
+
+
+def _denied(text: str, start: int, negations: tuple[str, ...]) -> bool:
+    """Whether one of the negations stands just before `start`, in the same clause."""
     before = _CLAUSE_END.split(text[max(0, start - _NEGATION_REACH - 2):start])[-1]
     return any(before.rfind(word) >= 0 and len(before) - before.rfind(word) - len(word) <= _NEGATION_REACH
-               for word in _NEGATIONS)
+               for word in negations)
 
 
-def mentions(text: str, words: tuple[str, ...]) -> bool:
+def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NEGATIONS) -> bool:
     """Whether the text says one of the words (not merely denies it)."""
     for word in words:
         start = text.find(word) if word else -1
         while start >= 0:
-            if not _denied(text, start):
+            if not _denied(text, start, negations):
                 return True
             start = text.find(word, start + 1)
     return False
+
+
+def asks_for_person(text: str, settings: Settings) -> bool:
+    return mentions(text, settings.human_keywords, _DECLINES)
 
 
 def complaint_priority(text: str, settings: Settings, public: bool = False) -> str:
@@ -141,10 +150,6 @@ def is_question(text: str) -> bool:
     return bool(_ENDS_ASKING.search(text)) or (len(text) <= _SHORT_MESSAGE and bool(_QUESTION_WORDS.search(text)))
 
 
-# a customer who names a person ("转人工，订单一直没发货") gets one, whatever else the message is about
-_ASKS_FOR_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人客服|找真人|接真人")
-
-
 # what a question about a complaint's progress names: a stage, a result, a ticket (or its number)
 _PROGRESS = re.compile(r"进度|进展|结果|状态|处理|回复|回电|跟进|没人|怎么样|到哪|哪一步|工单|单号|[a-z]\d{8}-\d{4}|ticket|case|update",
                        re.IGNORECASE)
@@ -187,7 +192,7 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         parse = _second_choice(parse)
     intent, confidence = parse.intent, parse.confidence
     limits = thresholds(parse, settings)
-    if _ASKS_FOR_PERSON.search(text):
+    if asks_for_person(text, settings):  # named a person: gets one, whatever else the message says
         return "request_human", max(confidence if intent == "request_human" else 0.0, limits.answer_intent)
     asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text))) \
         and confidence >= limits.answer_intent

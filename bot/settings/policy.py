@@ -28,11 +28,12 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     # smell and skin reactions
     "异味", "怪味", "臭味", "刺鼻", "发霉", "起疹", "疹子", "红疹", "发痒", "红肿",
 )
+# a customer who names a person ("转人工，订单一直没发货") gets one, whatever else the message is about
+DEFAULT_HUMAN_KEYWORDS = ("转人工", "人工客服", "找人工", "要人工", "接人工", "真人客服", "找真人", "接真人")
 DEFAULT_SAFETY_KEYWORDS = (
     "过敏", "受伤", "起火", "着火", "冒烟", "漏电", "触电", "爆炸", "烫伤", "划伤",
     "中毒", "送医", "住院", "流血",
 )
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,5 +61,6 @@ class PolicySettings:
     complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
     urgent_keywords: tuple[str, ...] = DEFAULT_URGENT_KEYWORDS
     safety_keywords: tuple[str, ...] = DEFAULT_SAFETY_KEYWORDS
+    human_keywords: tuple[str, ...] = DEFAULT_HUMAN_KEYWORDS
     # a complaint said in public (a mention) spreads: its ticket's priority (urgent | high)
     public_complaint_priority: str = "urgent"
