@@ -4,6 +4,9 @@ the deployment's test set. The page itself in Chromium: tests/test_admin_console
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import tarfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -52,18 +55,34 @@ async def test_admins_only(stack: AgentStack):
     assert await count(stack, TrainingJob) == 0 and await count(stack, AuditEntry, MINE) == 0
 
 
+def old_format_model(path: Path) -> Path:
+    """A model archive as carebot wrote them before the sentence vectors: its calibration has no
+    format (the worker could not serve its classifier)."""
+    data = json.dumps({"answer_threshold": 0.3, "cv_accuracy": 0.9}).encode()
+    member = tarfile.TarInfo("components/train_CalibratedIntentClassifier2/calibration.json")
+    member.size = len(data)
+    with tarfile.open(path, "w:gz") as archive:
+        archive.addfile(member, io.BytesIO(data))
+    return path
+
+
 async def test_activation_rollback_and_refusals(stack: AgentStack):
     root = await stack.token("root")
-    async with stack.rt.db.uow() as session:  # a model whose file was deleted since
+    async with stack.rt.db.uow() as session:  # a model whose file was deleted since, and one from an older carebot
         gone = await nlu_models.register(session, "f" * 64, str(Path(stack.rt.settings.home) / "nlu-gone.tar.gz"),
                                          {"calibration": {}}, datetime.now(timezone.utc))
+        old = await nlu_models.register(session, "e" * 64, str(old_format_model(Path(stack.rt.settings.home)
+                                                                                / "nlu-old.tar.gz")),
+                                        {"calibration": {}}, datetime.now(timezone.utc))
         active = await nlu_models.active(session)
     async with aiohttp.ClientSession() as http:
         status, body = await call(http, "GET", f"{stack.base}{API}", headers=root)
-        assert status == 200 and [m["active"] for m in body["models"]] == [False, True]
-        assert body["models"][1]["cv_accuracy"] > 0.5 and body["models"][1]["recall"]["greet"] > 0
+        assert status == 200 and [m["active"] for m in body["models"]] == [False, False, True]
+        assert body["models"][2]["cv_accuracy"] > 0.5 and body["models"][2]["recall"]["greet"] > 0
         status, body = await call(http, "POST", f"{stack.base}{API}/{gone.id}/activate", headers=root)
         assert status == 409 and "文件已被删除" in body["error"]
+        status, body = await call(http, "POST", f"{stack.base}{API}/{old.id}/activate", headers=root)
+        assert status == 409 and "旧版" in body["error"] and "重新训练" in body["error"]
         status, body = await call(http, "POST", f"{stack.base}{API}/9999/activate", headers=root)
         assert status == 404 and "9999" in body["error"]
         status, body = await call(http, "POST", f"{stack.base}{API}/x/activate", headers=root)

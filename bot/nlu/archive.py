@@ -10,7 +10,7 @@ import json
 import tarfile
 from typing import Any
 
-from bot.nlu.names import CALIBRATION_FILE, from_rasa
+from bot.nlu.names import CALIBRATION_FILE, MODEL_FORMAT, from_rasa
 
 
 def model_calibration(model_path: str) -> dict[str, Any]:
@@ -25,3 +25,9 @@ def model_calibration(model_path: str) -> dict[str, Any]:
     data["examples"] = {from_rasa(k): v for k, v in data.get("examples", {}).items()}
     data["confusions"] = [[from_rasa(a), from_rasa(b), n] for a, b, n in data.get("confusions", [])]
     return data
+
+
+def served_format(calibration: dict[str, Any]) -> bool:
+    """Whether this code can serve a model with this calibration: its components' stored state
+    has the shape the code reads (a model from before a format change must be trained again)."""
+    return calibration.get("format", 1) == MODEL_FORMAT

@@ -35,7 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from bot.nlu.names import CALIBRATION_FILE, from_rasa, is_faq
+from bot.nlu.names import CALIBRATION_FILE, MODEL_FORMAT, from_rasa, is_faq
 from bot.nlu.persisted import PersistedComponent
 from bot.nlu.sentence_vectors import SentenceSpace, raw_vectors
 
@@ -268,7 +268,7 @@ class CalibratedIntentClassifier(PersistedComponent):
         tokens = [_tokens(m) for m in examples]
         labels = [m.get(INTENT) for m in examples]
         raw = raw_vectors(texts)
-        calibration = calibrate(texts, tokens, labels, raw, self._config)
+        calibration = {**calibrate(texts, tokens, labels, raw, self._config), "format": MODEL_FORMAT}
         scorer = Scorer(self._config).fit(texts, tokens, labels, raw)
         return self._persist(scorer, {CALIBRATION_FILE: json.dumps(calibration, ensure_ascii=False)})
 

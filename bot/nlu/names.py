@@ -10,6 +10,10 @@ FAQ_PREFIX = "faq/"
 _FLAT_PREFIX = "faq__"
 # the intent classifier's calibration inside a model archive (written in the worker, read by both sides)
 CALIBRATION_FILE = "calibration.json"
+# the shape of what our components store in a model, written into the calibration: a model of
+# another format cannot be served by this code and is refused at activation, not at the swap
+# (1: n-grams only, no "format" key; 2: the classifier keeps the sentence vectors' space)
+MODEL_FORMAT = 2
 
 
 def to_rasa(name: str) -> str:

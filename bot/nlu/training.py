@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from bot.nlu import rasa_yaml
-from bot.nlu.archive import model_calibration
+from bot.nlu.archive import model_calibration, served_format
 from bot.nlu.gate import held_back
 from bot.nlu.names import to_rasa
 from bot.nlu.normalize import normalise
@@ -191,12 +191,13 @@ async def register_and_activate(db: Database, data_hash: str, path: Path, metric
 
 
 class ModelRefused(Exception):
-    """A model that cannot be activated; the message says why, `missing` whether because there
-    is no such model (else its file was deleted)."""
+    """A model that cannot be activated; the message says why, `kind` which: "missing" (no such
+    model), "deleted" (its file is gone) or "outdated" (trained by a carebot whose model format
+    this one cannot serve)."""
 
-    def __init__(self, message: str, *, missing: bool) -> None:
+    def __init__(self, message: str, *, kind: str) -> None:
         super().__init__(message)
-        self.missing = missing
+        self.kind = kind
 
 
 async def activate(db: Database, model_id: int) -> NluModel:
@@ -205,10 +206,14 @@ async def activate(db: Database, model_id: int) -> NluModel:
     async with db.uow() as session:
         model = await session.get(NluModel, model_id)
         if model is None:
-            raise ModelRefused(f"no model with id {model_id} (see `carebot model list`)", missing=True)
+            raise ModelRefused(f"no model with id {model_id} (see `carebot model list`)", kind="missing")
         if not Path(model.path).is_file():
             raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: its file {model.path} "
-                               "was deleted", missing=False)
+                               "was deleted", kind="deleted")
+        if not served_format(model_calibration(model.path)):
+            raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: it was trained by an "
+                               "older carebot whose models this version cannot serve; train one with `carebot train`",
+                               kind="outdated")
         if not model.active:
             await nlu_models.activate(session, model, datetime.now(timezone.utc))
     return model

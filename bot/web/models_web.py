@@ -81,8 +81,10 @@ async def activate_model(request: web.Request, viewer: Viewer, model_id: int) ->
     try:
         model = await activate(db, model_id)
     except ModelRefused as exc:
-        if exc.missing:
+        if exc.kind == "missing":
             raise ApiError(404, f"模型 {model_id} 不存在") from None
+        if exc.kind == "outdated":
+            raise ApiError(409, f"模型 {model_id} 由旧版 carebot 训练，当前版本无法使用，请重新训练（当前模型不变）") from None
         raise ApiError(409, f"模型 {model_id} 的文件已被删除，无法启用（当前模型不变）") from None
     async with db.uow() as session:
         await audit.record(session, viewer.username, "model.activate", "nlu_model", model.id, now=now(),
