@@ -139,3 +139,17 @@ def test_the_written_reviews_are_training_data_of_the_model(tmp_path: Path):
     with (data / "reviews.tsv").open("a", encoding="utf-8") as reviews:
         reviews.write("praise\t包装很用心 下次还来\n")
     assert asyncio.run(training_hash("after")) != before
+
+
+def test_a_calm_report_of_a_problem_is_not_a_complaint(trained_model: Path, tmp_path: Path):
+    """The tone model learned from reviews, where a problem is a complaint; customers of any business
+    also report problems calmly, to get help. Both calm lines were tickets before the neutral
+    customer-service questions joined its data (nlu_data/reviews.tsv); the same trouble said with
+    dissatisfaction still is one."""
+    env = carebot_env(tmp_path / "home")
+    calm = ["体检预约的日子有事去不了", "网课视频一直加载不出来"]
+    unhappy = ["房卡消磁了三次 前台还让我自己下楼去弄 什么服务", "体检预约改了三次期 每次都说系统问题 太耽误事了"]
+    result = run_carebot(["ask", "--json", *calm, *unhappy], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
+    assert [a == "open_ticket" for a in actions] == [False, False, True, True], actions
