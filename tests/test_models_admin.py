@@ -16,6 +16,7 @@ import pytest_asyncio
 from sqlalchemy import func, select, update
 
 from bot.conversation import retraining
+from bot.nlu.archive import model_calibration
 from bot.store import nlu_models, training_jobs
 from bot.store.models import AuditEntry, NluTestExample, TrainingJob, TrainingLock
 from tests.agent_stack import AgentStack, call, login, wait_until
@@ -71,9 +72,10 @@ async def test_activation_rollback_and_refusals(stack: AgentStack):
     async with stack.rt.db.uow() as session:  # a model whose file was deleted since, and one from an older carebot
         gone = await nlu_models.register(session, "f" * 64, str(Path(stack.rt.settings.home) / "nlu-gone.tar.gz"),
                                          {"calibration": {}}, datetime.now(timezone.utc))
-        old = await nlu_models.register(session, "e" * 64, str(old_format_model(Path(stack.rt.settings.home)
-                                                                                / "nlu-old.tar.gz")),
-                                        {"calibration": {}}, datetime.now(timezone.utc))
+        old_file = str(old_format_model(Path(stack.rt.settings.home) / "nlu-old.tar.gz"))
+        # registered as the service registers a model file it finds: with its archive's calibration
+        old = await nlu_models.register(session, "e" * 64, old_file, {"calibration": model_calibration(old_file)},
+                                        datetime.now(timezone.utc))
         active = await nlu_models.active(session)
     async with aiohttp.ClientSession() as http:
         status, body = await call(http, "GET", f"{stack.base}{API}", headers=root)

@@ -210,7 +210,9 @@ async def activate(db: Database, model_id: int) -> NluModel:
         if not Path(model.path).is_file():
             raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: its file {model.path} "
                                "was deleted", kind="deleted")
-        if not served_format(model_calibration(model.path)):
+        # the registry keeps the archive's calibration (read when the model was registered): no
+        # archive to unpack inside this transaction
+        if not served_format(model.metrics.get("calibration") or {}):
             raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: it was trained by an "
                                "older carebot whose models this version cannot serve; train one with `carebot train`",
                                kind="outdated")
