@@ -64,14 +64,20 @@ responses:
 """
 
 
-def test_train_reports_weak_faqs_and_stores_the_models_thresholds(tmp_path: Path):
+def train_tiny(tmp_path: Path, faqs: str) -> tuple[dict[str, str], str]:
+    """A tiny model of its own with these FAQs in place of the tiny set's: its env and what
+    `carebot train` printed."""
     env = dict(carebot_env(tmp_path, CAREBOT_NLU_DATA=str(TINY), CAREBOT_NLU_CONFIG=str(TINY / "config.yml")),
                CAREBOT_MODELS_DIR=str(tmp_path / "models"))
-    (tmp_path / "bank.yml").write_text(FAQS, encoding="utf-8")
-    assert run_carebot(["faq", "import", "--replace", str(tmp_path / "bank.yml")], env).returncode == 0
+    (tmp_path / "faqs.yml").write_text(faqs, encoding="utf-8")
+    assert run_carebot(["faq", "import", "--replace", str(tmp_path / "faqs.yml")], env).returncode == 0
     trained = run_carebot(["train"], env)
     assert trained.returncode == 0, trained.stderr[-2000:]
-    out = trained.stdout
+    return env, trained.stdout
+
+
+def test_train_reports_weak_faqs_and_stores_the_models_thresholds(tmp_path: Path):
+    env, out = train_tiny(tmp_path, FAQS)
     assert "faq/lost_card: 只有 2 个例句" in out  # the title question counts as one
     assert "faq/card_fee_waiver" in out and "被误认为" in out  # near-identical examples
     threshold = float(out.split("answer at confidence >= ")[1].split(",")[0])
@@ -81,15 +87,58 @@ def test_train_reports_weak_faqs_and_stores_the_models_thresholds(tmp_path: Path
 
 
 def test_nlu_evaluate_scores_each_folds_model_through_the_policy_and_reports_weak_faqs(tmp_path: Path):
-    env = dict(carebot_env(tmp_path, CAREBOT_NLU_DATA=str(TINY), CAREBOT_NLU_CONFIG=str(TINY / "config.yml")),
-               CAREBOT_MODELS_DIR=str(tmp_path / "models"))
-    (tmp_path / "bank.yml").write_text(FAQS, encoding="utf-8")
-    assert run_carebot(["faq", "import", "--replace", str(tmp_path / "bank.yml")], env).returncode == 0
-    assert run_carebot(["train"], env).returncode == 0
+    env, _ = train_tiny(tmp_path, FAQS)
     evaluated = run_carebot(["nlu", "evaluate", "--folds", "2"], env)
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert "after the policy" in evaluated.stdout and "faq/card_fee" in evaluated.stdout
     assert "faq/lost_card: 只有 2 个例句" in evaluated.stdout
+
+
+BROKER_FAQS = """version: "3.1"
+nlu:
+- intent: faq/custody_transfer
+  metadata:
+    question: 股票怎么转托管？
+  examples: |
+    - 转托管怎么办理
+    - 股票转托管需要什么材料
+    - 想把股票转托管到别的券商
+    - 转托管收手续费吗
+- intent: faq/transfer_arrival
+  metadata:
+    question: 银证转账多久到账？
+  examples: |
+    - 银证转账要几天才能到
+    - 转账多久能到账
+    - 钱转出去几天到银行卡
+    - 转账什么时候能到
+- intent: faq/account_open
+  metadata:
+    question: 怎么开户？
+  examples: |
+    - 开户需要多长时间
+    - 手机上能开户吗
+    - 开户要带什么证件
+    - 开户要几天才能好
+responses:
+  utter_faq/custody_transfer:
+  - text: "转托管请到原券商办理。"
+  utter_faq/transfer_arrival:
+  - text: "银证转账实时到账。"
+  utter_faq/account_open:
+  - text: "手机上即可开户。"
+"""
+
+
+def test_a_customer_reusing_an_faqs_key_term_is_answered_with_that_faq(tmp_path: Path):
+    """"办转托管多久" shares its question words with the arrival-time and account FAQs, its key
+    term only with the custody FAQ. Without the FAQ-wording term (wording_weight 0) the model
+    hesitated between them and sent a clarify menu."""
+    env, _ = train_tiny(tmp_path, BROKER_FAQS)
+    asked = {"办转托管多久": "faq/custody_transfer", "转账几天能到": "faq/transfer_arrival"}
+    result = run_carebot(["ask", "--json", *asked], env)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
 def test_a_request_about_something_never_taught_is_declined(trained_model: Path, tmp_path: Path):
