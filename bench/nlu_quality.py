@@ -11,7 +11,8 @@ evaluation text through the real NLU worker and the real decision policy:
   review, not per line, so a few points of "error" are label noise);
 - out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant;
 - few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop, broker are dev; airline is test),
-  beside a plain character n-gram nearest neighbour on the same examples (`nn_baseline_top1`).
+  beside a plain character n-gram nearest neighbour on the same examples (`nn_baseline_top1`), and
+  split by whether that baseline routes them (`routed_where_nn_right` / `_wrong`).
 Tune on dev; report test rarely. Prints JSON lines and a Markdown table (docs/performance.md).
 """
 from __future__ import annotations
@@ -152,12 +153,18 @@ async def fewshot_figures(judge: Judge, domain: str) -> dict[str, float]:
     got = await judge.decisions(texts)
     pairs = list(zip(expected, got))
     actions = Counter(g[0] for _, g in pairs)
-    return {"routed_top1": share(pairs, lambda p: p[1][0] == "answer_faq" and p[1][1] == p[0]),
+    baseline = nearest_neighbour_right(domain)
+    routed = [p[1][0] == "answer_faq" and p[1][1] == p[0] for p in pairs]
+    return {"routed_top1": share(routed, bool),
             "in_top3": share(pairs, lambda p: p[0] in p[1][2]),
             "clarified": round(actions["clarify"] / len(pairs), 4),
             "declined": round(actions["decline"] / len(pairs), 4),
             "ticketed": round(actions["open_ticket"] / len(pairs), 4),
-            "nn_baseline_top1": nearest_neighbour_top1(domain),
+            "nn_baseline_top1": share(baseline, bool),
+            # the paraphrases that share an FAQ's wording (the baseline routes them) and the rest:
+            # the issue's real bank questions were 82.5 % of the first kind, ours far fewer
+            "routed_where_nn_right": share([r for r, b in zip(routed, baseline) if b], bool),
+            "routed_where_nn_wrong": share([r for r, b in zip(routed, baseline) if not b], bool),
             "examples": len(pairs)}
 
 
@@ -175,10 +182,11 @@ def _grams(text: str) -> Counter:
     return Counter([*text, *(text[i:i + 2] for i in range(len(text) - 1))])
 
 
-def nearest_neighbour_top1(domain: str) -> float:
+def nearest_neighbour_right(domain: str) -> list[bool]:
     """The yardstick of the issue: a plain character 1-2-gram TF-IDF nearest neighbour over each
     FAQ's title question and examples, told that every text is one of the FAQs (no declining,
-    no other intents). It shows how hard a set's paraphrases are for surface similarity."""
+    no other intents). Per held-out text, whether it routes it right: how hard a set's paraphrases
+    are for surface similarity."""
     import math
 
     blocks, _ = rasa_yaml.read(FEWSHOT / f"{domain}.yml")
@@ -193,12 +201,12 @@ def nearest_neighbour_top1(domain: str) -> float:
 
     known = [vector(bag) for bag in grams]
     expected, texts = read_labelled(FEWSHOT / f"{domain}.heldout.tsv")
-    right = 0
+    right = []
     for want, text in zip(expected, texts):
         query = vector(_grams(text))
         best = max(range(len(known)), key=lambda i: sum(w * known[i].get(g, 0.0) for g, w in query.items()))
-        right += examples[best][0] == want
-    return round(right / len(texts), 4)
+        right.append(examples[best][0] == want)
+    return right
 
 
 def faq_names(path: Path) -> frozenset[str]:
