@@ -13,8 +13,8 @@ CALIBRATION_FILE = "calibration.json"
 # the shape of what our components store in a model, written into the calibration: a model of
 # another format cannot be served by this code and is refused at activation, not at the swap
 # (1: n-grams only, no "format" key; 2: the classifier keeps the sentence vectors' space;
-# 3: it also keeps the FAQ examples' wording vectorizer)
-MODEL_FORMAT = 3
+# 3: it also keeps the FAQ examples' wording vectorizer; 4: and the examples' text)
+MODEL_FORMAT = 4
 
 
 def to_rasa(name: str) -> str:
