@@ -113,7 +113,7 @@ async def test_account_answer_and_switched_off_faq_when_the_bot_answers(stack: A
         assert status == 200 and body["accounts"] == [{"account": "brand", "answer": None, "enabled": False},
                                                       {"account": "other", "answer": own, "enabled": True}]
         status, body = await call(http, "GET", f"{stack.base}/api/v1/faqs", root)
-        assert not body["model_out_of_date"]  # answers and accounts are not training data
+        assert not body["model_out_of_date"]  # an account's own answers are not training data
     await asyncio.sleep(FAQ_NAMES_TTL + 0.2)  # the bot's cached catalogue expires
     openid = "oFaqOther0000000000000001"
     assert await _reply(stack, question, openid, "other") == own  # a new thread

@@ -144,6 +144,55 @@ def test_a_customer_reusing_an_faqs_key_term_is_answered_with_that_faq(tmp_path:
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
+CARD_FAQS = """version: "3.1"
+nlu:
+- intent: faq/lost_card
+  metadata:
+    question: 银行卡丢了怎么挂失？
+  examples: |
+    - 银行卡丢了怎么办
+    - 卡掉了要挂失
+    - 储蓄卡遗失如何处理
+    - 怎么挂失银行卡
+- intent: faq/replace_card
+  metadata:
+    question: 银行卡坏了怎么换？
+  examples: |
+    - 银行卡坏了怎么换
+    - 卡片过期了如何换新卡
+    - 芯片读不出来能换卡吗
+    - 磁条坏了怎么办
+- intent: faq/card_fee
+  metadata:
+    question: 银行卡年费多少？
+  examples: |
+    - 储蓄卡要年费吗
+    - 年费怎么收
+    - 卡的管理费是多少
+    - 小额账户管理费能免吗
+responses:
+  utter_faq/lost_card:
+  - text: "请立即在手机银行「卡片管理」中冻结卡片，或拨打客服热线临时挂失，再带身份证到网点补办。"
+  utter_faq/replace_card:
+  - text: "带身份证和旧卡到任意网点即可换卡，工本费全免，新卡支持闪付。"
+  utter_faq/card_fee:
+  - text: "储蓄卡年费全免；日均余额低于300元的账户每季度收小额账户管理费3元。"
+"""
+
+
+def test_a_customer_asking_in_the_words_of_an_faqs_answer_is_answered_with_that_faq(tmp_path: Path):
+    """An FAQ's answer names what it is about in more words than its examples (余额, 扣费, 冻结):
+    customers ask in those words. The classifier reads the answers (Scorer._by_wording) and counts
+    their words as taught; before it did, both questions were declined as about something never
+    taught (no example says 余额)."""
+    env, _ = train_tiny(tmp_path, CARD_FAQS)
+    asked = {"余额低于三百扣多少钱": "faq/card_fee", "日均余额不够会扣费吗": "faq/card_fee",
+             "新卡支持闪付不": "faq/replace_card"}
+    result = run_carebot(["ask", "--json", *asked], env)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
+
+
 def test_a_request_about_something_never_taught_is_declined(trained_model: Path, tmp_path: Path):
     """Question words close to an FAQ's ("多少", "在哪") do not make a question about a house or
     the Olympics one of ours: none of its content words was ever taught."""

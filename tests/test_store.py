@@ -104,18 +104,25 @@ async def test_times_come_back_as_utc(database_url: str):
     assert ticket.created_at == NOW and ticket.created_at.tzinfo is not None
 
 
-async def test_training_digest_follows_every_example_the_model_learns(database_url: str):
+async def test_training_digest_follows_every_example_and_answer_the_model_learns(database_url: str):
     """The admin pages' out-of-date banner is keyed on this digest: an example an admin adds
-    to a conversation intent (labelling a miss) is training data as much as an FAQ example."""
+    to a conversation intent (labelling a miss) is training data as much as an FAQ example, and
+    so is an FAQ's answer (the classifier reads its words)."""
     db = await fresh(database_url)
-    async with db.sessions() as session:
-        before = await faq.training_digest(session)
-    async with db.uow() as session:
-        session.add(IntentExample(intent="out_of_scope", text="明天会下雨吗", added_by="root"))
-    async with db.sessions() as session:
-        after = await faq.training_digest(session)
+    digests = []
+    for change in (lambda session: faq.upsert(session, [FaqRecord("faq/a", "A?", ("a1",), "答案A")], replace=False),
+                   lambda session: faq.upsert(session, [FaqRecord("faq/a", "A?", ("a1",), "新卡支持闪付")], replace=False),
+                   lambda session: _add(session, IntentExample(intent="out_of_scope", text="明天会下雨吗", added_by="root"))):
+        async with db.uow() as session:
+            await change(session)
+        async with db.sessions() as session:
+            digests.append(await faq.training_digest(session))
     await db.dispose()
-    assert after != before
+    assert len(set(digests)) == 3
+
+
+async def _add(session, row) -> None:
+    session.add(row)
 
 
 class _Abandon(Exception):

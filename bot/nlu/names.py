@@ -13,8 +13,11 @@ CALIBRATION_FILE = "calibration.json"
 # the shape of what our components store in a model, written into the calibration: a model of
 # another format cannot be served by this code and is refused at activation, not at the swap
 # (1: n-grams only, no "format" key; 2: the classifier keeps the sentence vectors' space;
-# 3: it also keeps the FAQ examples' wording vectorizer; 4: and the examples' text)
-MODEL_FORMAT = 4
+# 3: it also keeps the FAQ examples' wording vectorizer; 4: and the examples' text; 5: and the
+# FAQs' answers in that wording)
+MODEL_FORMAT = 5
+# an FAQ's answer in the training data the worker reads (Rasa's responses): utter_faq__x
+ANSWER_PREFIX = "utter_"
 
 
 def to_rasa(name: str) -> str:

@@ -25,7 +25,7 @@ import yaml
 from bot.nlu import rasa_yaml
 from bot.nlu.archive import model_calibration, served_format
 from bot.nlu.gate import held_back
-from bot.nlu.names import to_rasa
+from bot.nlu.names import ANSWER_PREFIX, to_rasa
 from bot.nlu.normalize import normalise
 from bot.nlu.pool import NluUnavailable, worker_command
 from bot.settings import PROJECT_ROOT, Settings
@@ -97,8 +97,13 @@ async def training_blocks(db: Database, settings: Settings) -> list[rasa_yaml.In
 async def assemble(db: Database, settings: Settings, directory: Path) -> TrainingSet:
     """Write nlu.yml and config.yml for Rasa into `directory`; return them with their hash."""
     normalised_blocks = await training_blocks(db, settings)
+    async with db.sessions() as session:
+        records = await faq.records(session)
+    # the answers go with the examples: an FAQ's answer names what its question is about
+    # (Scorer._by_wording in the worker reads them)
+    answers = {ANSWER_PREFIX + to_rasa(r.name): normalise(r.answer, len(r.answer)) for r in records if r.answer}
     directory.mkdir(parents=True, exist_ok=True)
-    nlu_text = rasa_yaml.render(normalised_blocks, {})
+    nlu_text = rasa_yaml.render(normalised_blocks, answers)
     (directory / "nlu.yml").write_text(nlu_text, encoding="utf-8")
 
     config = yaml.safe_load(settings.config_path.read_text(encoding="utf-8"))

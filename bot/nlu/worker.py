@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # one parse thread per worker: more TF threads only fight over 2 cores (scale with workers)
@@ -217,7 +219,10 @@ def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    examples = [m for m in load_data(data).intent_examples]
+    loaded = load_data(data)
+    examples = list(loaded.intent_examples)
+    # Rasa writes examples only: the FAQs' answers, which the classifier also reads, go after them
+    answers = yaml.safe_dump({"responses": loaded.responses}, allow_unicode=True) if loaded.responses else ""
     by_intent: dict[str, list[Any]] = defaultdict(list)
     for message in examples:
         by_intent[message.get("intent")].append(message)
@@ -235,7 +240,7 @@ def _evaluate(data: str, config: str, folds: int, seed: int) -> None:
                           "train": len(train), "test": len(test)}), file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             train_file = Path(tmp) / "train.yml"
-            train_file.write_text(TrainingData(training_examples=train).nlu_as_yaml(), encoding="utf-8")
+            train_file.write_text(TrainingData(training_examples=train).nlu_as_yaml() + answers, encoding="utf-8")
             model = train_nlu(config=config, nlu_data=str(train_file), output=tmp, fixed_model_name="fold")
             parser = Parser(str(model))
             parser._agent = _load_agent(str(model))

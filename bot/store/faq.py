@@ -106,16 +106,17 @@ def as_record(intent: FaqIntent) -> FaqRecord:
 
 
 async def training_digest(session: AsyncSession) -> str:
-    """A hash of what the model learns from the database (FAQ names, questions, examples, and
-    the examples admins added to conversation intents from the misses; not the answers), from
-    three narrow queries: the cheap key under which the full training-data hash is remembered."""
+    """A hash of what the model learns from the database (FAQ names, questions, examples and
+    answers, and the examples admins added to conversation intents from the misses), from four
+    narrow queries: the cheap key under which the full training-data hash is remembered."""
     intents = (await session.execute(select(FaqIntent.id, FaqIntent.name, FaqIntent.question)
                                      .order_by(FaqIntent.id))).all()
     examples = (await session.execute(select(FaqExample.intent_id, FaqExample.text)
                                       .order_by(FaqExample.intent_id, FaqExample.id))).all()
+    answers = (await session.execute(select(FaqAnswer.intent_id, FaqAnswer.text).order_by(FaqAnswer.intent_id))).all()
     added = (await session.execute(select(IntentExample.intent, IntentExample.text)
                                    .order_by(IntentExample.id))).all()
-    return hashlib.sha256(json.dumps([[list(row) for row in rows] for rows in (intents, examples, added)],
+    return hashlib.sha256(json.dumps([[list(row) for row in rows] for rows in (intents, examples, answers, added)],
                                      ensure_ascii=False).encode()).hexdigest()
 
 
