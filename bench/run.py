@@ -265,8 +265,9 @@ fusion weights; `_test` sets were not (read once, to report).
   told that every text is one of the FAQs (it can neither decline nor mistake a question for a complaint):
   our paraphrases are far harder for surface similarity than the issue's real bank questions (where that
   baseline scores 82.5 %). The bot adds the sentence vectors of a pretrained multilingual encoder (Universal
-  Sentence Encoder multilingual, bot/nlu/sentence_vectors.py) to its n-grams, and so routes more than the
-  baseline at once although it must also decline, ticket and clarify. `routed_where_nn_right` / `_wrong`:
+  Sentence Encoder multilingual, bot/nlu/sentence_vectors.py) to its n-grams and reads each FAQ's answer
+  beside its examples, and so routes more than the baseline at once although it must also decline, ticket
+  and clarify. `routed_where_nn_right` / `_wrong`:
   `routed_top1` among the paraphrases the baseline routes right (they share the FAQ's wording, as 82.5 % of
   the issue's real questions did) and among the rest; weighing them 82.5 : 17.5 estimates a set like the
   issue's.
