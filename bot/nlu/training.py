@@ -71,9 +71,17 @@ def conversation_intents(settings: Settings) -> list[str]:
 async def training_blocks(db: Database, settings: Settings) -> list[rasa_yaml.IntentBlock]:
     """Every intent's examples as the next training reads them: normalised, each text once
     (the first intent to claim it keeps it); FAQ intents under their Rasa names."""
+    return _normalised_blocks(*await _stored_training_data(db), settings)
+
+
+async def _stored_training_data(db: Database) -> tuple[list[faq.FaqRecord], dict[str, list[str]]]:
+    """The FAQs and the examples admins added, read in one session (one state of the database)."""
     async with db.sessions() as session:
-        records = await faq.records(session)
-        added = await intent_examples.by_intent(session)
+        return await faq.records(session), await intent_examples.by_intent(session)
+
+
+def _normalised_blocks(records: list[faq.FaqRecord], added: dict[str, list[str]],
+                       settings: Settings) -> list[rasa_yaml.IntentBlock]:
     conversation, _ = rasa_yaml.read(settings.nlu_data_dir / CONVERSATION_FILE)
     # the title question an admin wrote is an example too: with 3-5 examples every phrasing counts
     blocks = [rasa_yaml.IntentBlock(to_rasa(r.name), (r.question, *r.examples)) for r in records]
@@ -96,9 +104,8 @@ async def training_blocks(db: Database, settings: Settings) -> list[rasa_yaml.In
 
 async def assemble(db: Database, settings: Settings, directory: Path) -> TrainingSet:
     """Write nlu.yml and config.yml for Rasa into `directory`; return them with their hash."""
-    normalised_blocks = await training_blocks(db, settings)
-    async with db.sessions() as session:
-        records = await faq.records(session)
+    records, added = await _stored_training_data(db)
+    normalised_blocks = _normalised_blocks(records, added, settings)
     # the answers go with the examples: an FAQ's answer names what its question is about
     # (Scorer._by_wording in the worker reads them)
     answers = {ANSWER_PREFIX + to_rasa(r.name): normalise(r.answer, len(r.answer)) for r in records if r.answer}
