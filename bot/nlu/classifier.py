@@ -34,10 +34,10 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, issparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from bot.nlu.lean_sklearn import TfidfFeatures, column_major
 from bot.nlu.names import ANSWER_PREFIX, CALIBRATION_FILE, MODEL_FORMAT, from_rasa, is_faq
 from bot.nlu.persisted import PersistedComponent
 from bot.nlu.sentence_vectors import SentenceSpace, raw_vectors
@@ -111,20 +111,25 @@ class Scorer:
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = config
-        self.chars = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
+        self.chars = TfidfFeatures(analyzer="char_wb", sublinear_tf=True,
                                      ngram_range=(config["min_ngram"], config["max_ngram"]))
-        self.words = TfidfVectorizer(analyzer=_pretokenized, sublinear_tf=True)
+        self.words = TfidfFeatures(analyzer=_pretokenized, sublinear_tf=True)
         self.model = LogisticRegression(C=config["C"], max_iter=3000, class_weight="balanced")
-        self.wording = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, smooth_idf=False,
+        self.wording = TfidfFeatures(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, smooth_idf=False,
                                        preprocessor=_compact)
-        self.faq_examples: csr_matrix | None = None
+        # Matrices a message's features are multiplied by are kept transposed, one column per
+        # example (or class, or answer), so that scoring converts nothing on every call; the
+        # examples are sorted by intent, each intent's side by side in the order of `classes`,
+        # so that an intent's closest example is one `np.maximum.reduceat` over its columns.
+        self.faq_examples: csr_matrix | None = None  # the FAQ examples' wording
         self.faq_answers: csr_matrix | None = None  # per FAQ column, its answer's wording
         self.answer_vectors: np.ndarray = np.zeros((0, 0))  # and its answer's sentence vector
-        self.faq_labels: np.ndarray = np.array([])
+        self.faq_starts: np.ndarray = np.zeros(0, dtype=int)  # each FAQ column's first example
         self.faq_columns: list[int] = []
         self.space = SentenceSpace()
         self.examples: csr_matrix | None = None
         self.example_vectors: np.ndarray = np.zeros((0, 0))
+        self.class_starts: np.ndarray = np.zeros(0, dtype=int)  # each class's first example
         self.centroids: np.ndarray = np.zeros((0, 0))
         self.centroid_vectors: np.ndarray = np.zeros((0, 0))
         self.example_share: np.ndarray = np.zeros(0)
@@ -143,13 +148,13 @@ class Scorer:
         return normalize(hstack([features, csr_matrix(self.config["vector_weight"] * vectors)]).tocsr())
 
     @staticmethod
-    def _similarity(features: csr_matrix, vectors: np.ndarray, examples: Any, example_vectors: np.ndarray,
+    def _similarity(features: csr_matrix, vectors: np.ndarray, columns: Any, column_vectors: np.ndarray,
                     share: np.ndarray) -> np.ndarray:
-        """Cosine similarity mixed from the n-grams and the sentence vectors (`share` of it, per
-        column): the n-grams keep exact wording (names, numbers, typos), the vectors bring
-        paraphrases."""
-        ngrams = _dense(features @ examples.T)
-        return (1 - share) * ngrams + share * (vectors @ example_vectors.T)
+        """Cosine similarity to each of `columns` (examples or centroids, transposed) mixed from
+        the n-grams and the sentence vectors (`share` of it, per column): the n-grams keep exact
+        wording (names, numbers, typos), the vectors bring paraphrases."""
+        ngrams = _dense(features @ columns)
+        return (1 - share) * ngrams + share * (vectors @ column_vectors.T)
 
     def _vector_share(self, labels: Sequence[str]) -> np.ndarray:
         """The vectors' share of the similarity to each of `labels`' examples or centroids. An FAQ
@@ -163,15 +168,19 @@ class Scorer:
     def fit(self, texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Sequence[str],
             raw: np.ndarray, answers: Dict[str, str]) -> "Scorer":
         """`answers`: the FAQs' answers by intent (Rasa name); an FAQ without one has only its examples."""
+        order = np.argsort(np.asarray(labels), kind="stable")
+        texts, tokens, labels, raw = [texts[i] for i in order], [tokens[i] for i in order], \
+            np.asarray(labels)[order], raw[order]
         features = self._features(texts, tokens, fit=True)
         vectors = self.space.fit(raw).transform(raw)
-        self.examples, self.example_vectors, self.labels = features, vectors, np.asarray(labels)
+        self.examples, self.example_vectors, self.labels = features.T.tocsr(), vectors, labels
         # an answer's words were taught too: "卡能先冻结吗" asks the lost-card FAQ whose answer says 冻结
         self.taught = "\n".join([*texts, *answers.values()]).lower()
-        self.model.fit(self._combined(features, vectors), self.labels)
+        self.model = column_major(self.model.fit(self._combined(features, vectors), self.labels))
         self.classes = list(self.model.classes_)
-        self.centroids = normalize(np.vstack([np.asarray(features[self.labels == label].mean(axis=0))
-                                              for label in self.classes]))
+        self.class_starts = np.searchsorted(self.labels, self.classes)
+        self.centroids = np.ascontiguousarray(normalize(np.vstack([
+            np.asarray(features[self.labels == label].mean(axis=0)) for label in self.classes])).T)
         self.centroid_vectors = normalize(np.vstack([vectors[self.labels == label].mean(axis=0)
                                                      for label in self.classes]))
         self.example_share, self.class_share = self._vector_share(self.labels), self._vector_share(self.classes)
@@ -181,10 +190,10 @@ class Scorer:
             faq_texts = [text for text, kept in zip(texts, faq) if kept]
             faq_answers = [answers.get(self.classes[column], "") for column in self.faq_columns]
             wording = self.wording.fit_transform(faq_texts + faq_answers)
-            self.faq_examples, self.faq_answers = wording[:len(faq_texts)], wording[len(faq_texts):]
+            self.faq_examples, self.faq_answers = wording[:len(faq_texts)].T.tocsr(), wording[len(faq_texts):].T.tocsr()
             self.answer_vectors = self.space.transform(raw_vectors(faq_answers))
             self.answer_vectors[[not answer for answer in faq_answers]] = 0.0
-            self.faq_labels = self.labels[faq]
+            self.faq_starts = np.searchsorted(self.labels[faq], [self.classes[column] for column in self.faq_columns])
         return self
 
     def _by_wording(self, fused: np.ndarray, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
@@ -207,10 +216,8 @@ class Scorer:
         if not weight or self.faq_examples is None or self.faq_answers is None:
             return fused
         wording = self.wording.transform(texts)
-        closeness = _dense(wording @ self.faq_examples.T)
-        nearest = np.stack([closeness[:, self.faq_labels == self.classes[column]].max(axis=1)
-                            for column in self.faq_columns], axis=1)
-        nearest = nearest + self.config["answer_weight"] * _dense(wording @ self.faq_answers.T)
+        nearest = np.maximum.reduceat(_dense(wording @ self.faq_examples), self.faq_starts, axis=1)
+        nearest = nearest + self.config["answer_weight"] * _dense(wording @ self.faq_answers)
         # a message that shares no character with any FAQ example or answer: its wording says nothing
         weight = weight * (nearest.max(axis=1, keepdims=True) > 0)
         nearest = nearest + self.config["answer_vector_weight"] * vectors @ self.answer_vectors.T
@@ -228,9 +235,7 @@ class Scorer:
         vectors = self.space.transform(raw)
         probabilities = self.model.predict_proba(self._combined(features, vectors))
         similarities = self._similarity(features, vectors, self.examples, self.example_vectors, self.example_share)
-        nearest = np.zeros_like(probabilities)
-        for column, label in enumerate(self.classes):
-            nearest[:, column] = similarities[:, self.labels == label].max(axis=1)
+        nearest = np.maximum.reduceat(similarities, self.class_starts, axis=1)
         centroid = self._similarity(features, vectors, self.centroids, self.centroid_vectors, self.class_share)
         temperature, config = self.config["temperature"], self.config
         fused = (config["linear_weight"] * probabilities

@@ -14,8 +14,9 @@ CALIBRATION_FILE = "calibration.json"
 # another format cannot be served by this code and is refused at activation, not at the swap
 # (1: n-grams only, no "format" key; 2: the classifier keeps the sentence vectors' space;
 # 3: it also keeps the FAQ examples' wording vectorizer; 4: and the examples' text; 5: and the
-# FAQs' answers in that wording)
-MODEL_FORMAT = 5
+# FAQs' answers in that wording; 6: its example matrices transposed and sorted by intent, for
+# speed)
+MODEL_FORMAT = 6
 # an FAQ's answer in the training data the worker reads (Rasa's responses): utter_faq__x
 ANSWER_PREFIX = "utter_"
 

@@ -28,10 +28,10 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 
 from bot.nlu.labelled import read_labelled
+from bot.nlu.lean_sklearn import TfidfFeatures, column_major
 from bot.nlu.persisted import PersistedComponent
 
 TONE = "tone"
@@ -81,7 +81,7 @@ class ToneModel:
     """Character n-gram TF-IDF and a logistic-loss linear model over complaint/praise/other."""
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, config["max_ngram"]), min_df=2,
+        self.vectorizer = TfidfFeatures(analyzer="char", ngram_range=(1, config["max_ngram"]), min_df=2,
                                           sublinear_tf=True, max_features=config["max_features"])
         self.model = SGDClassifier(loss="log_loss", alpha=config["alpha"], max_iter=config["epochs"], tol=None,
                                    random_state=config["random_seed"])
@@ -91,7 +91,7 @@ class ToneModel:
         for tone in set(tones):  # every class weighs the same in total, whatever its size
             mask = tones_array == tone
             weights_array[mask] *= len(tones) / (3 * weights_array[mask].sum())
-        self.model.fit(self.vectorizer.fit_transform(texts), tones_array, sample_weight=weights_array)
+        column_major(self.model.fit(self.vectorizer.fit_transform(texts), tones_array, sample_weight=weights_array))
         return self
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
