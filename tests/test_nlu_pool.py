@@ -1,14 +1,16 @@
 """The NLU worker processes: batching, bad requests, hot swap under load, supervision."""
 import asyncio
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.nlu.pool import NluPool
-from bot.settings import PROJECT_ROOT
+from bot.nlu.pool import SERVING_THREADS, NluPool, worker_command
+from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import carebot_env, make_settings, run_carebot
 
 TINY = PROJECT_ROOT / "tests" / "data" / "tiny_nlu"
@@ -138,3 +140,22 @@ async def _health(pool: NluPool) -> list[dict]:
             async with http.get(worker.url + "/health") as response:
                 results.append(await response.json())
         return results
+
+
+BLAS_THREADS = ("import numpy, threadpoolctl; "
+                "print(max(p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas'))")
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every process computes on one thread anyway")
+def test_a_serving_worker_computes_on_one_thread_and_training_on_every_core(monkeypatch: pytest.MonkeyPatch):
+    """One worker per core: a serving worker's own BLAS threads only fought the other workers and
+    the service for the cores (the webhook benchmark's workers spent half their CPU so)."""
+    for name in SERVING_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    threads = {}
+    for mode in ("serve", "train"):
+        command, env = worker_command(Settings.from_env(), mode)
+        done = subprocess.run([command[0], "-c", BLAS_THREADS], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        threads[mode] = int(done.stdout)
+    assert threads == {"serve": 1, "train": threads["train"]} and threads["train"] > 1
