@@ -2,7 +2,8 @@
 small batch's parse in the NLU worker (sklearn 1.1, scipy 1.10: the versions Rasa 3.6 pins).
 
 Why: the webhook parses a few messages at a time. On such a batch two fixed costs took about a
-third of the worker's time (profiled in `make bench`'s webhook run, docs/performance.md):
+third of the worker's time (profiled with py-spy under bench/webhook.py's load; the figures it
+changed are in docs/performance.md):
 - `TfidfVectorizer.transform` checks that it is fitted by reading its `idf_` property, which
   rebuilds the IDF vector by summing a features x features diagonal matrix: four vectorizers,
   about 1.5 ms a batch whatever its size.
