@@ -200,7 +200,7 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):
         return "praise", max(confidence if intent == "praise" else parse.praise_tone, limits.answer_intent)
-    if intent == "complain" and is_question(text):  # asked, without the tone of a complaint
+    if intent == "complain":  # the tone did not bear the intent model out (`complains`)
         parse = _second_choice(parse)
         intent, confidence = parse.intent, parse.confidence
         limits = thresholds(parse, settings)
