@@ -254,3 +254,16 @@ def test_a_calm_report_of_a_problem_is_not_a_complaint(trained_model: Path, tmp_
     assert result.returncode == 0, result.stderr[-2000:]
     actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
     assert [a == "open_ticket" for a in actions] == [False, False, True, True], actions
+
+
+def test_a_customers_acknowledgement_is_smalltalk_not_a_complaint(trained_model: Path, tmp_path: Path):
+    """"知道啦", "收到啦" after an answer, "没有" to "anything else?": before the intents had such
+    replies, the first two were declined as out of scope and "没有" filed as a complaint (the tone
+    model, learned from reviews, hears 没有 as one). A short complaint is still one."""
+    env = carebot_env(tmp_path / "home")
+    said = {"知道啦": "thanks", "收到啦": "thanks", "是的呀": "thanks", "没有": "goodbye"}
+    result = run_carebot(["ask", "--json", *said, "菜都凉了"], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["action"], r["intent"]) for r in rows] == \
+        [*(("smalltalk", intent) for intent in said.values()), ("open_ticket", "complain")]

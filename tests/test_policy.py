@@ -135,6 +135,18 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
         == "thank_praise"
 
 
+def test_a_reply_of_function_words_that_the_intent_model_knows_for_smalltalk_is_not_a_complaint():
+    """The tone model learned from reviews, where 没有 and 不 say what is wrong: a bare "没有" (to
+    "anything else?") is smalltalk; the same tone over words about something is still a complaint."""
+    bare = replace(parse("goodbye", 0.5, complaint=0.98), familiar=None)
+    assert decide(bare, "没有", ThreadState(), SETTINGS, FAQS).action == "smalltalk"
+    about = replace(bare, familiar=1.0)
+    assert decide(about, "没有热水", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    # the intent model barely sure of its smalltalk does not stand against the tone ("就这?")
+    unsure = replace(bare, confidence=0.2)
+    assert decide(unsure, "就这?", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
 def test_a_question_is_not_praise_because_it_sounds_happy():
     d = decide(parse("faq/invoice", 0.9, praise=0.7), "东西很好 想开个发票", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"

@@ -108,6 +108,10 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         hesitant = is_question(text) or parse.confidence < settings.complaint_intent_sure
         floor = settings.complaint_tone_question if hesitant else settings.complaint_tone_floor
         return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
+    if parse.intent in SMALLTALK and parse.confidence >= settings.complaint_intent_sure and parse.familiar is None:
+        # a reply of function words alone ("没有", "是的") that the intent model knows for smalltalk
+        # is about nothing to complain of; the tone model, learned from reviews, hears 没有 as one
+        return False
     # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
     praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
     disagrees = sure and (is_faq(parse.intent) or praised)
