@@ -82,6 +82,15 @@ async def test_clarify_menu_answer_by_number(conversation: Conversation):
     assert picked.replies[0] != first.replies[0]
 
 
+async def test_none_of_the_clarify_options_hands_off_at_once(conversation: Conversation):
+    first = await unsure(conversation).handle(msg("退款多久能到"))
+    assert first.action == "clarify"
+    refused = await conversation.handle(msg("都不是"))
+    assert (refused.action, refused.owner) == ("handoff", "queue")
+    async with conversation.db.sessions() as session:
+        assert (await session.execute(select(InboxItem.reason))).scalar_one() == "bot_failed"
+
+
 async def test_traditional_input_is_understood(conversation: Conversation):
     out = await conversation.handle(msg("請問可以開增值稅專用發票嗎"))
     assert out.intent == "faq/invoice"

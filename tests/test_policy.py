@@ -43,6 +43,20 @@ def test_number_picks_a_clarify_option_without_nlu():
     assert decide(None, "3", state, SETTINGS, FAQS).action == "decline"  # no third option
 
 
+def test_none_of_the_menus_options_goes_to_a_person():
+    """"都不是" to a clarify menu: the bot did not understand, and asking again would offer what
+    the customer just turned down (the tone model alone made "不是" a complaint ticket)."""
+    state = ThreadState(misunderstandings=1, clarify_options=("faq/invoice", "faq/refund_time"))
+    heard = parse("complain", 0.6, complaint=0.95)
+    for text in ("都不是", "不是", "不对！", "没有我要问的", "都不是啊"):
+        d = decide(heard, text, state, SETTINGS, FAQS)
+        assert (d.action, d.reason) == ("handoff", "bot_failed"), text
+    # a sentence goes on to the models, and so does "不是" without a menu before it
+    asked = decide(parse("faq/refund_time"), "不是 我想问退款多久到", state, SETTINGS, FAQS)
+    assert asked.faq == "faq/refund_time"
+    assert decide(heard, "不是", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+
+
 def test_complaint_priority():
     assert decide(parse("complain"), "质量太差了", ThreadState(), SETTINGS, FAQS).priority == "high"
     assert decide(parse("complain"), "不处理我就打12315", ThreadState(), SETTINGS, FAQS).priority == "urgent"

@@ -237,6 +237,17 @@ def pick_option(text: str, state: ThreadState) -> str | None:
     return None
 
 
+# "都不是", "不对", "没有我要问的" in reply to a clarify menu: none of its options
+_NONE_OF_THEM = re.compile(r"(都|全都|全)?(不是|不对|没有)[的啊呀哦吧呢]?(这些|这个|我要的|我要问的|我想问的)?[的啊呀哦吧呢]?")
+
+
+def rejects_options(text: str, state: ThreadState) -> bool:
+    """Whether the customer turned down the whole of the last clarify menu. A person is the
+    next step: asking again would offer what the customer just said is wrong, and the tone model
+    would hear a complaint in "不是"."""
+    return bool(state.clarify_options) and bool(_NONE_OF_THEM.fullmatch(_CLAUSE_END.sub("", text)))
+
+
 def decide(parse: Parse | None, text: str, state: ThreadState, settings: Settings,
            known_faqs: frozenset[str], public: bool = False) -> Decision:
     """Decide for a thread the bot owns. `parse` is None when there was nothing to read;
@@ -244,6 +255,8 @@ def decide(parse: Parse | None, text: str, state: ThreadState, settings: Setting
     picked = pick_option(text, state)
     if picked is not None:
         return Decision("answer_faq", picked, 1.0, faq=picked)
+    if rejects_options(text, state):
+        return Decision("handoff", FALLBACK, None, reason="bot_failed")
     if parse is None:
         return Decision("decline", "out_of_scope", None)
     intent, confidence = resolve_intent(parse, text, settings)
