@@ -203,6 +203,18 @@ def test_a_message_nearly_as_likely_unrelated_is_declined_by_the_models_own_rati
         assert decide(p, text, ThreadState(), calibrated, FAQS).action == action
 
 
+def test_a_sure_goodbye_or_request_for_a_person_is_not_declined_by_the_ratio():
+    """"晚安啦" and "real person please" were declined: an out_of_scope score a fifth of theirs was
+    enough (the demo model's ratio is 0.17). Unsure, they are declined as before."""
+    calibrated = replace(SETTINGS, oos_ratio=None, intent_threshold=0.15)
+    for intent, text, action in (("goodbye", "晚安啦", "smalltalk"), ("request_human", "real person please", "handoff")):
+        ranking = [{"name": intent, "confidence": 0.4}, {"name": "out_of_scope", "confidence": 0.1}]
+        sure = Parse(intent, 0.4, ranking, intent, 0.6, calibration={"oos_ratio": 0.17})
+        assert decide(sure, text, ThreadState(), calibrated, FAQS).action == action
+        unsure = replace(sure, confidence=0.2)
+        assert decide(unsure, text, ThreadState(), calibrated, FAQS).action == "decline"
+
+
 def test_content_words_never_taught_make_a_request_out_of_scope():
     unknown = replace(parse("faq/refund_time", 0.9), familiar=0.0)
     assert decide(unknown, "买房首付要多少", ThreadState(), SETTINGS, FAQS).action == "decline"

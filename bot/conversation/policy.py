@@ -108,7 +108,7 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         hesitant = is_question(text) or parse.confidence < settings.complaint_intent_sure
         floor = settings.complaint_tone_question if hesitant else settings.complaint_tone_floor
         return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
-    if parse.intent in SMALLTALK and parse.confidence >= settings.complaint_intent_sure and parse.familiar is None:
+    if parse.intent in SMALLTALK and parse.confidence >= settings.smalltalk_sure and parse.familiar is None:
         # a reply of function words alone ("没有", "是的") that the intent model knows for smalltalk
         # is about nothing to complain of; the tone model, learned from reviews, hears 没有 as one
         return False
@@ -184,6 +184,12 @@ def _second_choice(parse: Parse) -> Parse:
     return replace(parse, intent=rest[0]["name"], confidence=rest[0]["confidence"], ranking=rest)
 
 
+# intents the out-of-scope ratio does not overrule when the model is sure of them (`smalltalk_sure`): a
+# goodbye or a request for a person declined as unrelated ("晚安啦", "real person please") is a worse
+# reply than theirs to a request that is unrelated
+_ANSWERED_THOUGH_UNRELATED = ("goodbye", "request_human")
+
+
 def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
     """The intent the policy acts on, after the tone, out-of-scope and keyword safety nets.
 
@@ -213,7 +219,9 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     if intent != "out_of_scope" and parse.familiar == 0.0:
         return "out_of_scope", 1.0  # not one word of what it is about was ever taught
     out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
-    if intent != "out_of_scope" and out_of_scope >= limits.oos_ratio * confidence:
+    ratio_applies = intent != "out_of_scope" and not (intent in _ANSWERED_THOUGH_UNRELATED
+                                                      and confidence >= settings.smalltalk_sure)
+    if ratio_applies and out_of_scope >= limits.oos_ratio * confidence:
         return "out_of_scope", out_of_scope  # nearly as likely unrelated as what it looks most like
     if intent == "out_of_scope":
         return intent, confidence  # unsure or not, the polite decline fits: never a menu of FAQs

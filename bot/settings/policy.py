@@ -50,8 +50,10 @@ class PolicySettings:
     complaint_tone_strong: float = 0.7
     complaint_tone_floor: float = 0.3  # what the intent model's "complain" needs of the tone
     complaint_tone_question: float = 0.5  # the same for a message that asks something, or that
-    complaint_intent_sure: float = 0.3  # ... the intent model files with complaints below this confidence;
-    # from it up, its smalltalk stands against the tone for a message of function words ("没有")
+    complaint_intent_sure: float = 0.3  # ... the intent model files with complaints below this confidence
+    # from this confidence up the intent model's goodbye or request for a person is not declined as
+    # unrelated, and its smalltalk for a message of function words alone ("没有") overrules the tone
+    smalltalk_sure: float = 0.3
     # out of scope when its score is at least this share of the best intent's (1.0: only when
     # best); set by the model's cross-validation unless given
     oos_ratio: float | None = None
