@@ -161,6 +161,15 @@ def test_a_reply_of_function_words_that_the_intent_model_knows_for_smalltalk_is_
     assert decide(unsure, "就这?", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
 
 
+def test_an_faq_the_intent_model_barely_picked_yields_to_a_praise_tone():
+    """"会回购的" was answered with the presale FAQ (confidence 0.28, praise tone 0.79)."""
+    few_shot = replace(SETTINGS, faq_threshold=0.2)
+    barely = parse("faq/shipping_time", 0.28, praise=0.79)
+    assert decide(barely, "会回购的", ThreadState(), few_shot, FAQS).action == "thank_praise"
+    sure = parse("faq/invoice", 0.6, praise=0.79)  # the FAQ it is sure of needs the strong tone to lose
+    assert decide(sure, "东西不错 发票开一下", ThreadState(), few_shot, FAQS).action == "answer_faq"
+
+
 def test_a_question_is_not_praise_because_it_sounds_happy():
     d = decide(parse("faq/invoice", 0.9, praise=0.7), "东西很好 想开个发票", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"

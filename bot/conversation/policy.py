@@ -167,8 +167,11 @@ def asks_progress(text: str) -> bool:
 
 def praises(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
     """Praise by the intent model or by a clear tone, unless the message asks something (then
-    `resolve_intent` has already set the intent model's praise aside)."""
-    if is_question(text) or (is_faq(parse.intent) and parse.confidence >= limits.answer_faq
+    `resolve_intent` has already set the intent model's praise aside). An FAQ the intent model is
+    sure of needs a strong praise tone to lose; one it barely picked (below `praise_faq_sure`: "会回购的"
+    as the presale FAQ at 0.28) only the ordinary one: a review's words are not a question's."""
+    faq_stands = max(limits.answer_faq, settings.praise_faq_sure)
+    if is_question(text) or (is_faq(parse.intent) and parse.confidence >= faq_stands
                              and parse.praise_tone < settings.praise_tone_strong):
         return False
     if parse.intent == "praise" and parse.confidence >= limits.answer_intent:

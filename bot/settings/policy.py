@@ -59,6 +59,7 @@ class PolicySettings:
     oos_ratio: float | None = None
     praise_tone: float = 0.6
     praise_tone_strong: float = 0.85
+    praise_faq_sure: float = 0.4  # an FAQ below this confidence yields to the ordinary praise tone
     max_misunderstandings: int = 2
     clarify_options: int = 3
     complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
