@@ -70,7 +70,9 @@ async def test_a_batch_scores_each_text_as_if_it_were_alone(pool: NluPool):
     for batched, single in zip(together, alone, strict=True):
         assert batched.confidence == pytest.approx(single.confidence, abs=2e-4)
         assert [r["name"] for r in batched.ranking[:3]] == [r["name"] for r in single.ranking[:3]]
-        assert batched.similarity == single.similarity
+        # rounded to 4 places: a batch's matrix product and a single text's sum in another order, so a
+        # value on a rounding boundary may land one step apart
+        assert batched.similarity == pytest.approx(single.similarity, abs=1.5e-4)
 
 
 async def test_worker_rejects_bad_requests(pool: NluPool):
