@@ -142,9 +142,13 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     # the intent model's "complain" stands on some unhappiness in the tone, unless the tone is clearly praise
     assert decide(parse("complain", 0.8, complaint=0.4, praise=0.5), "一般般吧", ThreadState(), SETTINGS,
                   FAQS).action == "open_ticket"
-    # without any, it was only the intent model's guess: a plain statement is not filed as a complaint
-    d = decide(parse("complain", 0.8, complaint=0.1, praise=0.3), "东西收到了", ThreadState(), SETTINGS, FAQS)
+    # without any, an unsure "complain" was only the intent model's guess: a plain statement is not filed
+    unsure = replace(SETTINGS, intent_threshold=0.2)
+    d = decide(parse("complain", 0.22, complaint=0.1, praise=0.3), "东西收到了", ThreadState(), unsure, FAQS)
     assert d.action != "open_ticket"
+    # a calm report of missing goods that it is sure of is a complaint: someone must send them
+    d = decide(parse("complain", 0.33, complaint=0.1), "订单少了一双袜子", ThreadState(), unsure, FAQS)
+    assert d.action == "open_ticket"
     assert decide(parse("complain", 0.8, praise=0.95), "超级好用 五星", ThreadState(), SETTINGS, FAQS).action \
         == "thank_praise"
 
