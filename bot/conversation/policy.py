@@ -91,6 +91,12 @@ def thresholds(parse: Parse, settings: Settings) -> Thresholds:
                    if settings.oos_ratio is None else settings.oos_ratio))
 
 
+def hesitant(parse: Parse, text: str, settings: Settings) -> bool:
+    """Whether the intent model's verdict is a guess to check against the tone: the message asks
+    something, or the model is below `complaint_intent_sure`."""
+    return is_question(text) or parse.confidence < settings.complaint_intent_sure
+
+
 def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
     """A complaint is recognised by its meaning (the tone model, trained on real reviews), by the
     intent model, or by keywords: a missed complaint is the worst error. Where the two models
@@ -105,8 +111,7 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the
         # tone; so does a review it barely takes for one (it learned that talking about a product is
         # complaining), else the praise the tone model hears wins ("咖啡豆现烘的 打开满屋子都香")
-        hesitant = is_question(text) or parse.confidence < settings.complaint_intent_sure
-        floor = settings.complaint_tone_question if hesitant else settings.complaint_tone_floor
+        floor = settings.complaint_tone_question if hesitant(parse, text, settings) else settings.complaint_tone_floor
         return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
     if parse.intent in SMALLTALK and parse.confidence >= settings.smalltalk_sure and parse.familiar is None:
         # a reply of function words alone ("没有", "是的") that the intent model knows for smalltalk
@@ -213,7 +218,7 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):
         return "praise", max(confidence if intent == "praise" else parse.praise_tone, limits.answer_intent)
-    if intent == "complain" and (is_question(text) or confidence < settings.complaint_intent_sure):
+    if intent == "complain" and hesitant(parse, text, settings):
         # the tone did not bear out a complaint the intent model was unsure of (`complains`): "东西收到了"
         # at 0.22 is not one; a calm report it is sure of ("订单…少了一双袜子" at 0.33) stays one
         parse = _second_choice(parse)
