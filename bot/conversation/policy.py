@@ -97,12 +97,13 @@ def hesitant(parse: Parse, text: str, settings: Settings) -> bool:
     return is_question(text) or parse.confidence < settings.complaint_intent_sure
 
 
-def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> bool:
+def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, answered: bool = True) -> bool:
     """A complaint is recognised by its meaning (the tone model, trained on real reviews), by the
     intent model, or by keywords: a missed complaint is the worst error. Where the two models
     disagree, the tone must be clearer: a confident FAQ question that only sounds unhappy
     ("物流两天没动了 在哪"), or what the intent model takes for praise, needs a strong one; what it
-    takes for a complaint needs only some unhappiness in the tone."""
+    takes for a complaint needs only some unhappiness in the tone. `answered=False`: the FAQ will not
+    be answered after all (the out-of-scope checks overrule it), so it does not stand against the tone."""
     if mentions(text, settings.complaint_keywords) or mentions(text, settings.urgent_keywords) \
             or mentions(text, settings.safety_keywords):
         return True
@@ -119,7 +120,7 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds) -
         return False
     # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
     praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
-    disagrees = sure and (is_faq(parse.intent) or praised)
+    disagrees = sure and ((is_faq(parse.intent) and answered) or praised)
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
 
@@ -198,14 +199,27 @@ def _second_choice(parse: Parse) -> Parse:
 _ANSWERED_THOUGH_UNRELATED = ("goodbye", "request_human")
 
 
-def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
-    """The intent the policy acts on, after the tone, out-of-scope and keyword safety nets.
+def _unrelated(parse: Parse, settings: Settings, limits: Thresholds) -> float | None:
+    """The out-of-scope confidence when the model's pick is overruled as about something it was not
+    taught; None when the pick stands. The classifier picks one of the intents it knows even for text
+    unlike any of them: a low similarity to the nearest training example of that intent, content
+    words none of which any example used, or an out_of_scope score close to the best overrule it."""
+    if parse.intent == "out_of_scope":
+        return None
+    if parse.similarity < limits.oos_similarity:
+        return 1.0 - parse.similarity
+    if parse.familiar == 0.0:
+        return 1.0  # not one word of what it is about was ever taught
+    out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
+    ratio_applies = not (parse.intent in _ANSWERED_THOUGH_UNRELATED and parse.confidence >= settings.smalltalk_sure)
+    if ratio_applies and out_of_scope >= limits.oos_ratio * parse.confidence:
+        return out_of_scope  # nearly as likely unrelated as what it looks most like
+    return None
 
-    The classifier picks one of the intents it was taught even for text unlike any of them, so
-    a low similarity to the nearest training example of that intent, content words none of which
-    any example used, or an out_of_scope score close to the best, override it. Asking for a
-    person or for a ticket's status is never taken for a complaint.
-    """
+
+def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
+    """The intent the policy acts on, after the tone, out-of-scope (`_unrelated`) and keyword safety
+    nets. Asking for a person or for a ticket's status is never taken for a complaint."""
     if parse.intent == "praise" and is_question(text):
         parse = _second_choice(parse)
     intent, confidence = parse.intent, parse.confidence
@@ -224,15 +238,13 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         parse = _second_choice(parse)
         intent, confidence = parse.intent, parse.confidence
         limits = thresholds(parse, settings)
-    if intent != "out_of_scope" and parse.similarity < limits.oos_similarity:
-        return "out_of_scope", 1.0 - parse.similarity
-    if intent != "out_of_scope" and parse.familiar == 0.0:
-        return "out_of_scope", 1.0  # not one word of what it is about was ever taught
-    out_of_scope = next((r["confidence"] for r in parse.ranking if r["name"] == "out_of_scope"), 0.0)
-    ratio_applies = intent != "out_of_scope" and not (intent in _ANSWERED_THOUGH_UNRELATED
-                                                      and confidence >= settings.smalltalk_sure)
-    if ratio_applies and out_of_scope >= limits.oos_ratio * confidence:
-        return "out_of_scope", out_of_scope  # nearly as likely unrelated as what it looks most like
+    unrelated = _unrelated(parse, settings, limits)
+    if unrelated is not None:
+        if not asks and is_faq(intent) and complains(parse, text, settings, limits, answered=False):
+            # the FAQ's question held an unhappy tone back from a ticket; declined, the customer would be
+            # brushed off ("京东快递这次怎么也这么慢 四天了": FAQ 0.45, complaint tone 0.68)
+            return "complain", max(parse.complaint_tone, limits.answer_intent)
+        return "out_of_scope", unrelated
     if intent == "out_of_scope":
         return intent, confidence  # unsure or not, the polite decline fits: never a menu of FAQs
     threshold = limits.answer_faq if is_faq(intent) else limits.answer_intent
