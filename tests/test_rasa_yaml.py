@@ -1,9 +1,10 @@
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.nlu import rasa_yaml
-from bot.nlu.labelled import read_labelled
+from bot.nlu.labelled import read_labelled, read_pairs
 from bot.settings import PROJECT_ROOT
 from bot.store.faq import FaqRecord
 
@@ -62,3 +63,29 @@ def test_written_review_sets_are_labelled_and_share_no_line():
         assert len({text for _, text in rows}) == len(rows), name
     train, dev, test = ({text for _, text in rows} for rows in sets.values())
     assert not train & dev and not train & test and not dev & test
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"[\s,.!?;:，。！？；：、~]", "", text.lower())
+    return {text[i:i + 2] for i in range(len(text) - 1)} or {text}
+
+
+def test_the_tone_pairs_are_minimal_pairs_unlike_any_evaluation_line():
+    """nlu_data/tone_pairs.yml expands to distinct praise and complaint lines, and no pair overlaps an
+    evaluation line's character bigrams by half or more (trained on, it would flatter the figures)."""
+    labels, texts = read_pairs(PROJECT_ROOT / "nlu_data" / "tone_pairs.yml")
+    assert len(texts) == len(set(texts)) > 1000
+    assert set(labels) == {"complain", "praise"}
+    assert {"送货速度慢", "性价比很低", "不值得购买"} <= {t for t, label in zip(texts, labels) if label == "complain"}
+    assert "好评" not in texts  # left out: within half of "好评好评好评" (tests/data/tone_test.tsv)
+    evaluation = [_bigrams(text) for path in [*sorted((PROJECT_ROOT / "tests" / "data").glob("*.tsv")),
+                                              *sorted((PROJECT_ROOT / "bench" / "data" / "fewshot").glob("*.tsv"))]
+                  for text in read_labelled(path)[1]]
+    assert len(evaluation) > 3000
+    holding: dict[str, list[set[str]]] = {}
+    for grams in evaluation:
+        for gram in grams:
+            holding.setdefault(gram, []).append(grams)
+    close = [text for text, grams in ((text, _bigrams(text)) for text in texts)
+             if any(len(grams & other) >= 0.5 * len(grams | other) for gram in grams for other in holding.get(gram, ()))]
+    assert not close

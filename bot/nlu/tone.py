@@ -30,7 +30,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import SGDClassifier
 
-from bot.nlu.labelled import read_labelled
+from bot.nlu.labelled import read_labelled, read_pairs as labelled_pairs
 from bot.nlu.lean_sklearn import TfidfFeatures, column_major
 from bot.nlu.persisted import PersistedComponent
 
@@ -71,6 +71,14 @@ def read_written_reviews(path: Path | None) -> list[tuple[str, str]]:
     return [(text, tones[label]) for label, text in zip(*read_labelled(path)) if label in tones and text]
 
 
+def read_pairs(path: Path | None) -> list[tuple[str, str]]:
+    """nlu_data/tone_pairs.yml as `(text, tone)`. Minimal pairs: an aspect is as often praised as
+    complained of, so the model learns the tone from the verdict, not from what is talked about."""
+    if path is None or not path.is_file():
+        return []
+    return [(text, INTENT_TONE[label]) for label, text in zip(*labelled_pairs(path))]
+
+
 def read_exclusions(path: Path | None) -> frozenset[str]:
     if path is None or not path.is_file():
         return frozenset()
@@ -102,18 +110,20 @@ class ToneModel:
 
 
 def training_set(examples: Sequence[tuple[str, str]], exclusions: frozenset[str], own_weight: float,
-                 splits: tuple[str, ...] = ("train",), written: Sequence[tuple[str, str]] = (),
-                 written_weight: float = 1.0) -> tuple[list[str], list[str], list[float]]:
-    """Reviews of the given splits (less the excluded lines), the project's written reviews
-    `(text, tone)` weighted `written_weight`, and the intents' own examples `(text, intent)`,
+                 splits: tuple[str, ...] = ("train",),
+                 written: Sequence[tuple[Sequence[tuple[str, str]], float]] = ()
+                 ) -> tuple[list[str], list[str], list[float]]:
+    """Reviews of the given splits (less the excluded lines), the project's written lines: per source,
+    `(text, tone)` pairs and the weight of each, and the intents' own examples `(text, intent)`,
     weighted `own_weight` each: they are the style of chat messages."""
     texts, tones, weights = [], [], []
     for tone, lines in review_lines().items():
         for line in lines:
             if split_of(line) in splits and line_key(line) not in exclusions:
                 texts.append(line), tones.append(tone), weights.append(1.0)
-    for text, tone in written:
-        texts.append(text), tones.append(tone), weights.append(written_weight)
+    for lines, weight in written:
+        for text, tone in lines:
+            texts.append(text), tones.append(tone), weights.append(weight)
     for text, intent in examples:
         texts.append(text), tones.append(INTENT_TONE.get(intent, OTHER)), weights.append(own_weight)
     return texts, tones, weights
@@ -126,14 +136,19 @@ class ToneClassifier(PersistedComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"max_ngram": 3, "max_features": 200000, "alpha": 1e-5, "epochs": 30, "own_weight": 15.0,
-                "written_weight": 15.0, "random_seed": 42, "exclusions": None, "reviews": None}
+                "written_weight": 15.0, "pairs_weight": 3.0, "random_seed": 42, "exclusions": None,
+                "reviews": None, "pairs": None}
+
+    def _file(self, option: str) -> Path | None:
+        return Path(self._config[option]) if self._config[option] else None
 
     def train(self, training_data: TrainingData) -> Resource:
-        exclusions = read_exclusions(Path(self._config["exclusions"]) if self._config["exclusions"] else None)
         own = [(m.get(TEXT), m.get(INTENT)) for m in training_data.intent_examples if m.get(TEXT)]
-        written = read_written_reviews(Path(self._config["reviews"]) if self._config["reviews"] else None)
-        texts, tones, weights = training_set(own, exclusions, self._config["own_weight"], written=written,
-                                             written_weight=self._config["written_weight"])
+        # the pairs weigh less than a written review: each aspect and verdict recurs in many of them
+        written = [(read_written_reviews(self._file("reviews")), self._config["written_weight"]),
+                   (read_pairs(self._file("pairs")), self._config["pairs_weight"])]
+        texts, tones, weights = training_set(own, read_exclusions(self._file("exclusions")),
+                                             self._config["own_weight"], written=written)
         return self._persist(ToneModel(self._config).fit(texts, tones, weights))
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -38,7 +38,7 @@ DEFAULT_FAQ_FILE = "faq.yml"
 _MODEL_CODE = ("bot/nlu/classifier.py", "bot/nlu/tone.py", "bot/nlu/persisted.py", "bot/nlu/normalize.py",
                "bot/nlu/names.py", "bot/nlu/labelled.py")
 # pipeline options naming files of nlu_data/, made absolute for the worker and hashed with the data
-_DATA_FILE_OPTIONS = ("dictionary_path", "exclusions", "reviews")
+_DATA_FILE_OPTIONS = ("dictionary_path", "exclusions", "reviews", "pairs")
 
 
 @dataclass(frozen=True)
