@@ -62,6 +62,13 @@ def asks_for_person(text: str, settings: Settings) -> bool:
     return mentions(text, settings.human_keywords, _DECLINES)
 
 
+def asks_about_people(parse: Parse, text: str, settings: Settings) -> bool:
+    """A question that names a person but that an FAQ answers with near certainty asks about the
+    agents ("人工客服几点上班？", the service-hours FAQ's own question), not for one; "人工客服在吗",
+    where the model is far less sure of that FAQ, still gets a person."""
+    return is_faq(parse.intent) and parse.confidence >= settings.human_faq_sure and is_question(text)
+
+
 def complaint_priority(text: str, settings: Settings, public: bool = False) -> str:
     """Threats of exposure or legal action, and health or safety, are urgent; so is, by
     default, a complaint made in public (others read it, and it spreads)."""
@@ -93,8 +100,11 @@ def thresholds(parse: Parse, settings: Settings) -> Thresholds:
 
 def hesitant(parse: Parse, text: str, settings: Settings) -> bool:
     """Whether the intent model's verdict is a guess to check against the tone: the message asks
-    something, or the model is below `complaint_intent_sure`."""
-    return is_question(text) or parse.confidence < settings.complaint_intent_sure
+    something, the model is below `complaint_intent_sure`, or the tone model (where it can read the
+    text) hears less unhappiness than `complaint_tone_floor`: the intent model files calm remarks
+    about an order with complaints ("一共买了三箱", "孩子还没试穿 等放学回来" at 0.33-0.35)."""
+    return is_question(text) or parse.confidence < settings.complaint_intent_sure \
+        or (tone_readable(text) and parse.complaint_tone < settings.complaint_tone_floor)
 
 
 def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, answered: bool = True) -> bool:
@@ -150,7 +160,7 @@ def tone_readable(text: str) -> bool:
 # "五一去桂林 住哪里比较方便"): a question mark or particle at its end, or, in a short chat
 # message, a question word (long reviews use them in passing: "去哪里都很方便")
 _ENDS_ASKING = re.compile(r"([?？]|[吗嘛么][\s,.!~，。！…]*)$")
-_QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|"
+_QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|什么时候|几时|"
                              r"是否|能否|可否|能不能|可不可以|有没有|会不会|要不要|是不是")
 _SHORT_MESSAGE = 25  # characters
 
@@ -224,7 +234,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         parse = _second_choice(parse)
     intent, confidence = parse.intent, parse.confidence
     limits = thresholds(parse, settings)
-    if asks_for_person(text, settings):  # named a person: gets one, whatever else the message says
+    if asks_for_person(text, settings) and not asks_about_people(parse, text, settings):
+        # named a person: gets one, whatever else the message says
         return "request_human", max(confidence if intent == "request_human" else 0.0, limits.answer_intent)
     asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text))) \
         and confidence >= limits.answer_intent

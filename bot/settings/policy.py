@@ -60,6 +60,9 @@ class PolicySettings:
     praise_tone: float = 0.6
     praise_tone_strong: float = 0.85
     praise_faq_sure: float = 0.4  # an FAQ below this confidence yields to the ordinary praise tone
+    # a question that names a person ("人工客服几点上班？") and that the intent model answers with an
+    # FAQ from this confidence asks about the agents, not for one: it gets the FAQ, not a handoff
+    human_faq_sure: float = 0.9
     max_misunderstandings: int = 2
     clarify_options: int = 3
     complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
