@@ -166,12 +166,14 @@ async def other_business_figures(judge: Judge, split: str) -> dict[str, float]:
             "questions": len(got)}
 
 
-async def fewshot_figures(judge: Judge, domain: str) -> dict[str, float]:
-    expected, texts = read_labelled(FEWSHOT / f"{domain}.heldout.tsv")
+async def fewshot_figures(judge: Judge, domain: str, kind: str = "heldout") -> dict[str, float]:
+    """`kind`: "heldout", the paraphrases, or "typo", the same with one typo of a pinyin input
+    method each (bench/typo_sets.py)."""
+    expected, texts = read_labelled(FEWSHOT / f"{domain}.{kind}.tsv")
     got = await judge.decisions(texts)
     pairs = list(zip(expected, got))
     actions = Counter(g[0] for _, g in pairs)
-    baseline = nearest_neighbour_right(domain)
+    baseline = nearest_neighbour_right(domain, kind)
     routed = [p[1][0] == "answer_faq" and p[1][1] == p[0] for p in pairs]
     return {"routed_top1": share(routed, bool),
             "in_top3": share(pairs, lambda p: p[0] in p[1][2]),
@@ -200,7 +202,7 @@ def _grams(text: str) -> Counter:
     return Counter([*text, *(text[i:i + 2] for i in range(len(text) - 1))])
 
 
-def nearest_neighbour_right(domain: str) -> list[bool]:
+def nearest_neighbour_right(domain: str, kind: str = "heldout") -> list[bool]:
     """The yardstick of the issue: a plain character 1-2-gram TF-IDF nearest neighbour over each
     FAQ's title question and examples, told that every text is one of the FAQs (no declining,
     no other intents). Per held-out text, whether it routes it right: how hard a set's paraphrases
@@ -218,7 +220,7 @@ def nearest_neighbour_right(domain: str) -> list[bool]:
         return {g: w / norm for g, w in weights.items()}
 
     known = [vector(bag) for bag in grams]
-    expected, texts = read_labelled(FEWSHOT / f"{domain}.heldout.tsv")
+    expected, texts = read_labelled(FEWSHOT / f"{domain}.{kind}.tsv")
     right = []
     for want, text in zip(expected, texts):
         query = vector(_grams(text))
@@ -263,9 +265,11 @@ def main() -> None:
             print(f"{domain}: {output.splitlines()[0]}", file=sys.stderr)  # the model's cross-validation
 
             async def fewshot(judge: Judge, domain: str = domain) -> dict:
-                return await fewshot_figures(judge, domain)
-            figures[f"fewshot_{domain}_{FEWSHOT_SPLIT.get(domain, 'dev')}"] = asyncio.run(
-                with_pool(model, settings, faq_names(faq_file), fewshot))
+                return {kind: await fewshot_figures(judge, domain, kind) for kind in ("heldout", "typo")}
+            found = asyncio.run(with_pool(model, settings, faq_names(faq_file), fewshot))
+            split = FEWSHOT_SPLIT.get(domain, "dev")
+            figures[f"fewshot_{domain}_{split}"] = found["heldout"]
+            figures[f"fewshot_{domain}_typo_{split}"] = found["typo"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for name, values in figures.items():

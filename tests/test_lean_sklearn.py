@@ -1,10 +1,7 @@
 """The NLU worker's faster vectorizer and weight layout (bot/nlu/lean_sklearn.py) give the numbers
 scikit-learn's own path gives. Run in the NLU environment, where scikit-learn is installed: an
 upgrade that changed what `TfidfVectorizer.transform` does would fail here, not skew the models."""
-import subprocess
-
-from bot.nlu.pool import worker_command
-from bot.settings import Settings
+from tests.nlu_env import run_in_nlu_env
 
 SAME_NUMBERS = """
 import numpy as np
@@ -38,7 +35,4 @@ print("same")
 
 
 def test_the_lean_vectorizer_and_weight_layout_give_scikit_learns_numbers():
-    command, env = worker_command(Settings.from_env())
-    done = subprocess.run([command[0], "-c", SAME_NUMBERS], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "same"
+    assert run_in_nlu_env(SAME_NUMBERS) == "same"

@@ -193,6 +193,18 @@ def test_a_customer_asking_in_the_words_of_an_faqs_answer_is_answered_with_that_
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
+def test_a_typo_of_a_pinyin_input_method_is_heard_as_the_word_it_stands_for(tmp_path: Path):
+    """Customers type by sound and pick a wrong character of it: "管里费" for 管理费, "挂湿" for 挂失.
+    "管里费多少" was declined as about something never taught: jieba keeps 管里费 as one word, which no
+    example has and which holds no taught word; it sounds like the taught 管理费 (bot/nlu/sounds.py).
+    The other typos were understood before too, from the words around them."""
+    env, _ = train_tiny(tmp_path, CARD_FAQS)
+    asked = {"管里费多少": "faq/card_fee", "卡丢了要挂湿": "faq/lost_card", "芯片读步出来": "faq/replace_card"}
+    result = run_carebot(["ask", "--json", *asked], env)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()], rows
+
+
 def test_a_request_about_something_never_taught_is_declined(trained_model: Path, tmp_path: Path):
     """Question words close to an FAQ's ("多少", "在哪") do not make a question about a house or
     the Olympics one of ours: none of its content words was ever taught."""
@@ -251,17 +263,6 @@ def test_a_calm_report_of_a_problem_is_not_a_complaint(trained_model: Path, tmp_
     calm = ["体检预约的日子有事去不了", "网课视频一直加载不出来"]
     unhappy = ["房卡消磁了三次 前台还让我自己下楼去弄 什么服务", "体检预约改了三次期 每次都说系统问题 太耽误事了"]
     result = run_carebot(["ask", "--json", *calm, *unhappy], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
-    assert [a == "open_ticket" for a in actions] == [False, False, True, True], actions
-
-
-def test_a_remark_about_an_order_that_the_tone_hears_no_unhappiness_in_is_not_a_complaint(trained_model: Path,
-                                                                                        tmp_path: Path):
-    """The intent model files calm remarks about an order with complaints (it is 0.35-0.37 sure of
-    "complain" for both): they were tickets. A calm report of a fault is still one."""
-    env = carebot_env(tmp_path / "home")
-    result = run_carebot(["ask", "--json", "衣服还没拆 等周末再试", "买了两箱 放车库了", "少发了一件", "收到的颜色不对"], env)
     assert result.returncode == 0, result.stderr[-2000:]
     actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
     assert [a == "open_ticket" for a in actions] == [False, False, True, True], actions

@@ -154,24 +154,14 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     assert d.action == "open_ticket"  # a clear complaint tone overrules the intent model's praise
     d = decide(parse("praise", 0.8, praise=0.9), "用了一个月 没有异味 也不掉色", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"  # denied faults are praise
-    # the intent model's "complain" stands unless the tone is clearly praise (or hears no unhappiness
-    # at all, below)
-    assert decide(parse("complain", 0.8, complaint=0.45, praise=0.5), "一般般吧", ThreadState(), SETTINGS, FAQS) \
-        .action == "open_ticket"
+    # the intent model's "complain" stands unless the tone is clearly praise
+    assert decide(parse("complain", 0.8, praise=0.5), "一般般吧", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
     # without any, an unsure "complain" was only the intent model's guess: a plain statement is not filed
     unsure = replace(SETTINGS, intent_threshold=0.2)
     d = decide(parse("complain", 0.22, complaint=0.1, praise=0.3), "东西收到了", ThreadState(), unsure, FAQS)
     assert d.action != "open_ticket"
-    # a calm report of missing goods that it is sure of is a complaint: someone must send them (the
-    # default model reads this one at 0.35, tone 0.42)
-    d = decide(parse("complain", 0.33, complaint=0.42), "订单少了一双袜子", ThreadState(), unsure, FAQS)
-    assert d.action == "open_ticket"
-    # ... but not a calm remark it is as sure of, in which the tone model hears no unhappiness
-    for text, tone in (("一共买了三箱", 0.25), ("孩子还没试穿 等放学回来", 0.12)):
-        d = decide(parse("complain", 0.35, complaint=tone), text, ThreadState(), unsure, FAQS)
-        assert d.action != "open_ticket", text
-    # where the tone model cannot read the text (it learned Chinese), the intent model decides alone
-    d = decide(parse("complain", 0.35, complaint=0.05), "zipper broke", ThreadState(), unsure, FAQS)
+    # a calm report of missing goods that it is sure of is a complaint: someone must send them
+    d = decide(parse("complain", 0.33, complaint=0.1), "订单少了一双袜子", ThreadState(), unsure, FAQS)
     assert d.action == "open_ticket"
     assert decide(parse("complain", 0.8, praise=0.95), "超级好用 五星", ThreadState(), SETTINGS, FAQS).action \
         == "thank_praise"

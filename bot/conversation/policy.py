@@ -100,11 +100,8 @@ def thresholds(parse: Parse, settings: Settings) -> Thresholds:
 
 def hesitant(parse: Parse, text: str, settings: Settings) -> bool:
     """Whether the intent model's verdict is a guess to check against the tone: the message asks
-    something, the model is below `complaint_intent_sure`, or the tone model (where it can read the
-    text) hears less unhappiness than `complaint_tone_floor`: the intent model files calm remarks
-    about an order with complaints ("一共买了三箱", "孩子还没试穿 等放学回来" at 0.33-0.35)."""
-    return is_question(text) or parse.confidence < settings.complaint_intent_sure \
-        or (tone_readable(text) and parse.complaint_tone < settings.complaint_tone_floor)
+    something, or the model is below `complaint_intent_sure`."""
+    return is_question(text) or parse.confidence < settings.complaint_intent_sure
 
 
 def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, answered: bool = True) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Any, Callable, Dict, List, Optional, Sequence, Text
 
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -41,6 +41,7 @@ from bot.nlu.lean_sklearn import TfidfFeatures, column_major
 from bot.nlu.names import ANSWER_PREFIX, CALIBRATION_FILE, MODEL_FORMAT, from_rasa, is_faq
 from bot.nlu.persisted import PersistedComponent
 from bot.nlu.sentence_vectors import SentenceSpace, raw_vectors
+from bot.nlu.sounds import SoundGrams, sound_table, sounds
 
 NEAREST = "nearest"
 OUT_OF_SCOPE = "out_of_scope"
@@ -58,10 +59,12 @@ def _tokens(message: Message) -> list[str]:
     return [token.text.lower() for token in message.get(TOKENS_NAMES[TEXT]) or [] if token.text.strip()]
 
 
-def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int], taught: str) -> Optional[float]:
+def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int], taught: str,
+                   sounds_taught: Callable[[str], bool] = lambda word: False) -> Optional[float]:
     """The share of the message's content words (not FUNCTION_WORDS, not punctuation) that some
     training example used; None when it has no content words. `taught`: the examples' text and the
-    FAQs' answers (a customer may ask in the answer's words).
+    FAQs' answers (a customer may ask in the answer's words). `sounds_taught`: whether a word of two
+    or more characters sounds like taught text (a typo of the pinyin input method: 发漂 for 发票).
 
     A word counts as used when an example has it as a word, when it is part of an example's
     text, or when it holds a word an example has: jieba cuts a message by its context, so
@@ -78,8 +81,9 @@ def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int], taught: st
             return True
         if len(word) < 2:
             return False
-        return word in taught or any(word[start:end] in vocabulary and word[start:end] not in FUNCTION_WORDS
-                                     for start in range(len(word)) for end in range(start + 2, len(word) + 1))
+        return word in taught or sounds_taught(word) or any(
+            word[start:end] in vocabulary and word[start:end] not in FUNCTION_WORDS
+            for start in range(len(word)) for end in range(start + 2, len(word) + 1))
     return round(sum(used(token) for token in content) / len(content), 4)
 
 
@@ -117,6 +121,10 @@ class Scorer:
         self.model = LogisticRegression(C=config["C"], max_iter=3000, class_weight="balanced")
         self.wording = TfidfFeatures(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, smooth_idf=False,
                                        preprocessor=_compact)
+        # what the training texts sound like (sounds.py), for the typos of pinyin input methods
+        self.sound_table: dict[str, str] = {}
+        self.heard: TfidfFeatures | None = None  # the wording's syllable 1-2-grams
+        self.taught_sounds = ""  # the taught text's syllables, one space between, " | " between texts
         # Matrices a message's features are multiplied by are kept transposed, one column per
         # example (or class, or answer), so that scoring converts nothing on every call; the
         # examples are sorted by intent, each intent's side by side in the order of `classes`,
@@ -176,6 +184,10 @@ class Scorer:
         self.examples, self.example_vectors, self.labels = features.T.tocsr(), vectors, labels
         # an answer's words were taught too: "卡能先冻结吗" asks the lost-card FAQ whose answer says 冻结
         self.taught = "\n".join([*texts, *answers.values()]).lower()
+        self.sound_table = sound_table([self.taught])
+        self.heard = TfidfFeatures(analyzer=SoundGrams(self.sound_table), sublinear_tf=True, smooth_idf=False)
+        self.taught_sounds = " " + " | ".join(" ".join(sounds(line, self.sound_table))
+                                               for line in self.taught.split("\n")) + " "
         self.model = column_major(self.model.fit(self._combined(features, vectors), self.labels))
         self.classes = list(self.model.classes_)
         self.class_starts = np.searchsorted(self.labels, self.classes)
@@ -189,12 +201,25 @@ class Scorer:
         if self.faq_columns:
             faq_texts = [text for text, kept in zip(texts, faq) if kept]
             faq_answers = [answers.get(self.classes[column], "") for column in self.faq_columns]
-            wording = self.wording.fit_transform(faq_texts + faq_answers)
+            wording = self._wording(faq_texts + faq_answers, fit=True)
             self.faq_examples, self.faq_answers = wording[:len(faq_texts)].T.tocsr(), wording[len(faq_texts):].T.tocsr()
             self.answer_vectors = self.space.transform(raw_vectors(faq_answers))
             self.answer_vectors[[not answer for answer in faq_answers]] = 0.0
             self.faq_starts = np.searchsorted(self.labels[faq], [self.classes[column] for column in self.faq_columns])
         return self
+
+    def sounds_taught(self, word: str) -> bool:
+        """Whether `word` (two or more characters) sounds like some taught text (familiar_share)."""
+        heard = " ".join(sounds(word, self.sound_table))
+        return len(word) >= 2 and "|" not in heard and f" {heard} " in self.taught_sounds
+
+    def _wording(self, texts: Sequence[str], fit: bool = False) -> csr_matrix:
+        """Character 1-2-grams beside the syllables' (`sound_weight` of them): a homophone typo
+        ("发漂" for 发票) keeps the latter."""
+        assert self.heard is not None
+        chars = self.wording.fit_transform(texts) if fit else self.wording.transform(texts)
+        heard = self.heard.fit_transform(texts) if fit else self.heard.transform(texts)
+        return normalize(hstack([chars, self.config["sound_weight"] * heard]).tocsr())
 
     def _by_wording(self, fused: np.ndarray, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Re-share the score the FAQs got between them by the wording of their closest example,
@@ -215,7 +240,7 @@ class Scorer:
         weight = self.config["wording_weight"]
         if not weight or self.faq_examples is None or self.faq_answers is None:
             return fused
-        wording = self.wording.transform(texts)
+        wording = self._wording(texts)
         nearest = np.maximum.reduceat(_dense(wording @ self.faq_examples), self.faq_starts, axis=1)
         nearest = nearest + self.config["answer_weight"] * _dense(wording @ self.faq_answers)
         # a message that shares no character with any FAQ example or answer: its wording says nothing
@@ -344,6 +369,8 @@ class CalibratedIntentClassifier(PersistedComponent):
                 "vector_weight": 2.0, "vector_similarity": 0.85,
                 # how much of the FAQs' score their examples' wording re-shares (Scorer._by_wording)
                 "wording_weight": 0.4, "wording_temperature": 30.0, "answer_weight": 0.5, "answer_vector_weight": 0.3,
+                # the syllables' share of the wording, beside its characters (Scorer._wording)
+                "sound_weight": 0.5,
                 "folds": 5, "random_seed": 42, "wrong_cost": 0.5, "oos_quantile": 0.02,
                 "oos_ratio_quantile": 0.05,
                 "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25,
@@ -386,6 +413,6 @@ class CalibratedIntentClassifier(PersistedComponent):
             message.set(NEAREST, {"intent": str(scorer.labels[example]),
                                   "similarity": round(float(similarity), 4),
                                   "familiar": familiar_share(_tokens(message), scorer.words.vocabulary_,
-                                                             scorer.taught)},
+                                                             scorer.taught, scorer.sounds_taught)},
                         add_to_output=True)
         return messages

@@ -15,8 +15,8 @@ CALIBRATION_FILE = "calibration.json"
 # (1: n-grams only, no "format" key; 2: the classifier keeps the sentence vectors' space;
 # 3: it also keeps the FAQ examples' wording vectorizer; 4: and the examples' text; 5: and the
 # FAQs' answers in that wording; 6: its example matrices transposed and sorted by intent, for
-# speed)
-MODEL_FORMAT = 6
+# speed; 7: and what the taught text sounds like, for typos of pinyin input methods)
+MODEL_FORMAT = 7
 # an FAQ's answer in the training data the worker reads (Rasa's responses): utter_faq__x
 ANSWER_PREFIX = "utter_"
 
