@@ -14,6 +14,7 @@ from bot.nlu.gate import held_back, held_back_on_test_set
 from bot.runtime import database
 from bot.settings import Settings
 from bot.store import test_set
+from bot.store.models import NluModel
 from tests.conftest import carebot_env, run_carebot
 
 TINY = Path(__file__).parent / "data" / "tiny_nlu"
@@ -85,13 +86,19 @@ def active_id(env: dict) -> int:
     return next(id for id, row in models(env).items() if row["active"])
 
 
-def test_a_worse_model_is_held_back_and_rollback_works(tmp_path: Path):
+def good_and_worse_data(tmp_path: Path) -> tuple[dict, dict]:
+    """The env of the tiny data and of the same with confused complaints, one registry for both
+    (its own: files get deleted)."""
     confused = tmp_path / "confused"
     shutil.copytree(TINY, confused)
     (confused / "conversation.yml").write_text(CONFUSED_COMPLAINTS, encoding="utf-8")
     env = dict(carebot_env(tmp_path / "home", CAREBOT_NLU_CONFIG=str(TINY / "config.yml"), CAREBOT_NLU_DATA=str(TINY)),
-               CAREBOT_MODELS_DIR=str(tmp_path / "models"))  # a registry of its own: files get deleted
-    worse_env = dict(env, CAREBOT_NLU_DATA=str(confused))
+               CAREBOT_MODELS_DIR=str(tmp_path / "models"))
+    return env, dict(env, CAREBOT_NLU_DATA=str(confused))
+
+
+def test_a_worse_model_is_held_back_and_rollback_works(tmp_path: Path):
+    env, worse_env = good_and_worse_data(tmp_path)
 
     first = run_carebot(["train"], env)
     assert first.returncode == 0, first.stderr[-2000:]
@@ -134,3 +141,23 @@ def test_a_worse_model_is_held_back_and_rollback_works(tmp_path: Path):
     assert not models(env)[good]["file_present"]
     unknown = run_carebot(["model", "activate", "999"], env)
     assert unknown.returncode == 2 and "no model with id 999" in unknown.stderr
+
+
+def test_an_active_model_of_an_older_format_gives_way_to_the_next_one(tmp_path: Path):
+    """After an upgrade that changed the model format, the active model cannot be served by the new
+    code: the next trained model replaces it even with worse figures (held back, it left the service
+    with no model it could load)."""
+    env, worse_env = good_and_worse_data(tmp_path)
+    assert run_carebot(["train"], env).returncode == 0
+    good = active_id(env)
+
+    async def from_an_older_carebot() -> None:
+        async with database(Settings.from_env(env)) as db:
+            async with db.uow() as session:
+                model = await session.get(NluModel, good)
+                model.metrics = {**model.metrics, "calibration": {**model.metrics["calibration"], "format": 1}}
+    asyncio.run(from_an_older_carebot())
+
+    worse = run_carebot(["train"], worse_env)
+    assert worse.returncode == 0, worse.stdout + worse.stderr[-2000:]
+    assert active_id(env) != good and "Held back" not in worse.stdout

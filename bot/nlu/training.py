@@ -187,7 +187,10 @@ async def register_and_activate(db: Database, data_hash: str, path: Path, metric
         model = await nlu_models.register(session, data_hash, str(path), metrics, datetime.now(timezone.utc))
         active = await nlu_models.active(session)
     reasons: list[str] = []
-    if gate and active is not None and active.id != model.id:
+    # an active model this code cannot serve (trained before a model format change) gives way
+    # whatever its figures: held back against it, the new model would leave nothing to serve
+    outdated = active is not None and not served_format(active.metrics.get("calibration") or {})
+    if gate and active is not None and active.id != model.id and not outdated:
         reasons = held_back(active.metrics, model.metrics)
         if judge is not None:  # outside a transaction: scoring starts NLU workers (seconds)
             reasons += await judge(model, active)
