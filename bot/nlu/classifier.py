@@ -223,8 +223,8 @@ class Scorer:
 
     def _by_wording(self, fused: np.ndarray, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Re-share the score the FAQs got between them by the wording of their closest example,
-        weighed over the FAQs' examples only (character 1-2-grams). Customers mostly reuse an FAQ's
-        key term ("转托管要几天"): the features above weigh terms over all the training data, where
+        weighed over the FAQs' examples only (character and syllable 1-2-grams, `_wording`). Customers
+        mostly reuse an FAQ's key term ("转托管要几天"): the features above weigh terms over all the training data, where
         the conversation intents' hundreds of texts set what is rare, and the sentence vectors
         blur it ("要几天" is also how a transfer's arrival time is asked). The non-FAQ intents keep
         their scores, so complaints and out-of-scope requests are found as before. On the few-shot
@@ -243,7 +243,8 @@ class Scorer:
         wording = self._wording(texts)
         nearest = np.maximum.reduceat(_dense(wording @ self.faq_examples), self.faq_starts, axis=1)
         nearest = nearest + self.config["answer_weight"] * _dense(wording @ self.faq_answers)
-        # a message that shares no character with any FAQ example or answer: its wording says nothing
+        # a message that shares no character or syllable with any FAQ example or answer: its wording
+        # says nothing
         weight = weight * (nearest.max(axis=1, keepdims=True) > 0)
         nearest = nearest + self.config["answer_vector_weight"] * vectors @ self.answer_vectors.T
         faqs = fused[:, self.faq_columns]

@@ -189,7 +189,7 @@ async def register_and_activate(db: Database, data_hash: str, path: Path, metric
     reasons: list[str] = []
     # an active model this code cannot serve (trained before a model format change) gives way
     # whatever its figures: held back against it, the new model would leave nothing to serve
-    outdated = active is not None and not served_format(active.metrics.get("calibration") or {})
+    outdated = active is not None and not _servable(active)
     if gate and active is not None and active.id != model.id and not outdated:
         reasons = held_back(active.metrics, model.metrics)
         if judge is not None:  # outside a transaction: scoring starts NLU workers (seconds)
@@ -215,6 +215,12 @@ class ModelRefused(Exception):
         self.kind = kind
 
 
+def _servable(model: NluModel) -> bool:
+    """Whether this code can serve a registered model. The registry keeps the archive's calibration
+    (read when the model was registered): no archive to unpack."""
+    return served_format(model.metrics.get("calibration") or {})
+
+
 async def activate(db: Database, model_id: int) -> NluModel:
     """Activate a registered model by id (a rollback, or a candidate the gate held back);
     every server follows within seconds. Refused when its file is gone."""
@@ -225,9 +231,7 @@ async def activate(db: Database, model_id: int) -> NluModel:
         if not Path(model.path).is_file():
             raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: its file {model.path} "
                                "was deleted", kind="deleted")
-        # the registry keeps the archive's calibration (read when the model was registered): no
-        # archive to unpack inside this transaction
-        if not served_format(model.metrics.get("calibration") or {}):
+        if not _servable(model):
             raise ModelRefused(f"model {model_id} ({model.version}) cannot be activated: it was trained by an "
                                "older carebot whose models this version cannot serve; train one with `carebot train`",
                                kind="outdated")
