@@ -25,6 +25,14 @@ def test_emoji_removed_and_length_capped():
     assert len(normalise("退" * 10_000, max_chars=200)) <= 200
 
 
+def test_a_long_text_keeps_its_start_and_its_end_within_the_cap():
+    """A long review says what it thinks at its start or at its end; the middle is description."""
+    text = "差评。" + "".join(f"第{day}天用着还行，" for day in range(100)) + "最后还是坏了，要退货"
+    read = normalise(text, max_chars=200)
+    assert len(read) <= 200 and read.startswith("差评。第0天") and read.endswith("最后还是坏了,要退货")
+    assert normalise("短评 还行", max_chars=200) == "短评 还行"
+
+
 def test_emoji_with_a_verdict_is_read_as_a_word():
     assert normalise("👍👍👍") == "赞 赞 赞" and is_meaningful(normalise("👍👍👍"))
     assert normalise("退款😡到账了吗") == "退款 生气 到账了吗"

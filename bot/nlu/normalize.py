@@ -75,7 +75,17 @@ def normalise(text: str, max_chars: int = 200) -> str:
     text = _PUNCT_RUN.sub(_collapse_punctuation, text)
     text = _CHAR_RUN.sub(lambda m: m.group(1) * 3, text)
     text = _SPACES.sub(" ", text).strip().lower()
-    return text[:max_chars].strip()
+    return _head_and_tail(text, max_chars)
+
+
+def _head_and_tail(text: str, max_chars: int) -> str:
+    """A long text's first and last `max_chars // 2` characters. A long review says what it thinks at
+    its start or at its end ("...用了半个月就开始自动重启 ... 非常失望，不推荐"): cut to its head, the
+    complaint after two hundred characters of description was thanked as praise."""
+    if len(text) <= max_chars:
+        return text
+    head = max_chars // 2
+    return f"{text[:head].strip()} {text[len(text) - (max_chars - head - 1):].strip()}"
 
 
 def is_meaningful(normalised: str) -> bool:
