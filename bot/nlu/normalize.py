@@ -79,9 +79,9 @@ def normalise(text: str, max_chars: int = 200) -> str:
 
 
 def _head_and_tail(text: str, max_chars: int) -> str:
-    """A long text's first and last `max_chars // 2` characters. A long review says what it thinks at
-    its start or at its end ("...用了半个月就开始自动重启 ... 非常失望，不推荐"): cut to its head, the
-    complaint after two hundred characters of description was thanked as praise."""
+    """A text longer than `max_chars`: its first and its last half of them. A long review says what it
+    thinks at its start or at its end ("...用了半个月就开始自动重启 ... 非常失望，不推荐"): cut to its
+    head, the complaint after two hundred characters of description was thanked as praise."""
     if len(text) <= max_chars:
         return text
     head = max_chars // 2
