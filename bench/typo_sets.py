@@ -47,19 +47,18 @@ def common_characters() -> list[str]:
 
 
 def main() -> None:
+    sound_of = {char: lazy_pinyin(char)[0] for char in common_characters()}
     by_sound: dict[str, list[str]] = defaultdict(list)
-    common = common_characters()
-    for char in common:
-        by_sound[lazy_pinyin(char)[0]].append(char)
-    known = set(common)
+    for char, sound in sound_of.items():  # most used first
+        by_sound[sound].append(char)
     rng = random.Random(7)
     for heldout in sorted(FEWSHOT.glob("*.heldout.tsv")):
         lines = [f"# {heldout.name} with one typo of a pinyin input method per line (bench/typo_sets.py)"]
         for intent, text in zip(*read_labelled(heldout)):
-            places = [i for i, char in enumerate(text) if char in known and len(by_sound[lazy_pinyin(char)[0]]) > 1]
+            places = [i for i, char in enumerate(text) if char in sound_of and len(by_sound[sound_of[char]]) > 1]
             if places:
                 place = rng.choice(places)
-                others = [c for c in by_sound[lazy_pinyin(text[place])[0]] if c != text[place]]
+                others = [c for c in by_sound[sound_of[text[place]]] if c != text[place]]
                 text = text[:place] + rng.choice(others[:ALTERNATIVES]) + text[place + 1:]
             lines.append(f"{intent}\t{text}")
         target = heldout.with_name(heldout.name.replace(".heldout.", ".typo."))

@@ -285,7 +285,8 @@ def test_a_question_about_the_agents_is_answered_and_a_request_for_one_is_handed
         [("handoff", "request_human")] * 2, rows
 
 
-LONG_DESCRIPTION = ("我平时主要用来看视频、回消息、偶尔打打游戏，屏幕亮度在室外也够用，指纹解锁反应很快。系统自带的软件不多，"
+LONG_DESCRIPTION = ("收到货第一天就拆开了，包装很严实，配件也齐全。"
+                    "我平时主要用来看视频、回消息、偶尔打打游戏，屏幕亮度在室外也够用，指纹解锁反应很快。系统自带的软件不多，"
                     "卸载起来也方便。拍照白天还可以，晚上噪点多一点，不过这个价位也能理解。外放音量挺大，看电视剧的时候"
                     "不用戴耳机。续航一天一充，还好快充挺快，半个小时能充一大半。手感偏重一点，但是金属边框摸着很舒服。"
                     "面部识别在晚上也能用，导航的时候定位也准。我还买了一个透明的手机壳和一张钢化膜，贴上以后看不出来。")
@@ -295,9 +296,8 @@ def test_a_long_review_is_judged_by_its_end_too(trained_model: Path, tmp_path: P
     """A review of a few hundred characters says what it thinks at its start or at its end; the model reads
     200 characters. Cut to its head, this one's complaint (after the description) was thanked as praise."""
     env = carebot_env(tmp_path / "home")
-    unhappy = ("收到货第一天就拆开了，包装很严实，配件也齐全。" + LONG_DESCRIPTION
-               + "结果用了半个月就开始自动重启，一天重启好几次，送去售后说要等一个月，非常失望，不推荐大家买。")
-    happy = "收到货第一天就拆开了，包装很严实，配件也齐全。" + LONG_DESCRIPTION + "总的来说非常满意，性价比很高，五星好评。"
+    unhappy = LONG_DESCRIPTION + "结果用了半个月就开始自动重启，一天重启好几次，送去售后说要等一个月，非常失望，不推荐大家买。"
+    happy = LONG_DESCRIPTION + "总的来说非常满意，性价比很高，五星好评。"
     assert len(unhappy) > 240 and len(happy) > 240
     result = run_carebot(["ask", "--json", unhappy, happy], env)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -61,8 +61,7 @@ def _tokens(message: Message) -> list[str]:
 
 
 def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int], taught: str,
-                   sounds_taught: Callable[[str], bool] = lambda word: False,
-                   sounds_like_a_word: Callable[[str], bool] = lambda pair: False) -> Optional[float]:
+                   sounds_taught: Callable[[str], bool], sounds_like_a_word: Callable[[str], bool]) -> Optional[float]:
     """The share of the message's content words (not FUNCTION_WORDS, not punctuation) that some
     training example used; None when it has no content words. `taught`: the examples' text and the
     FAQs' answers (a customer may ask in the answer's words). `sounds_taught`: whether a word of two
@@ -201,8 +200,7 @@ class Scorer:
         self.taught = "\n".join([*texts, *answers.values()]).lower()
         self.sound_table = sound_table([self.taught])
         self.heard = TfidfFeatures(analyzer=SoundGrams(self.sound_table), sublinear_tf=True, smooth_idf=False)
-        self.taught_sounds = " " + " | ".join(" ".join(sounds(line, self.sound_table))
-                                               for line in self.taught.split("\n")) + " "
+        self.taught_sounds = " " + " | ".join(self._heard(line) for line in self.taught.split("\n")) + " "
         self.model = column_major(self.model.fit(self._combined(features, vectors), self.labels))
         self.classes = list(self.model.classes_)
         self.class_starts = np.searchsorted(self.labels, self.classes)
@@ -223,20 +221,27 @@ class Scorer:
             self.faq_starts = np.searchsorted(self.labels[faq], [self.classes[column] for column in self.faq_columns])
         return self
 
+    def _heard(self, text: str) -> str:
+        """`text`'s syllables, one space between (as `taught_sounds` holds them)."""
+        return " ".join(sounds(text, self.sound_table))
+
     @cached_property
     def _word_sounds(self) -> frozenset[str]:
         """The syllables of every taught word of two characters. Derived on first use, not stored:
         a model trained before it was needed serves it too."""
-        return frozenset(" ".join(sounds(word, self.sound_table)) for word in self.words.vocabulary_
+        return frozenset(self._heard(word) for word in self.words.vocabulary_
                          if isinstance(word, str) and len(word) == 2)
 
     def sounds_like_a_word(self, pair: str) -> bool:
-        """Whether two characters sound like a taught word of two characters (familiar_share)."""
-        return " ".join(sounds(pair, self.sound_table)) in self._word_sounds
+        """Whether two characters sound like a taught word of two characters (familiar_share). A word,
+        not any two neighbouring syllables of taught text as `sounds_taught` takes: two lone characters
+        jieba could not join are mostly not a word at all, and a large model's text holds a good share
+        of all syllable pairs."""
+        return self._heard(pair) in self._word_sounds
 
     def sounds_taught(self, word: str) -> bool:
         """Whether `word` (two or more characters) sounds like some taught text (familiar_share)."""
-        heard = " ".join(sounds(word, self.sound_table))
+        heard = self._heard(word)
         return len(word) >= 2 and "|" not in heard and f" {heard} " in self.taught_sounds
 
     def _wording(self, texts: Sequence[str], fit: bool = False) -> csr_matrix:
