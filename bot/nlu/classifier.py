@@ -23,6 +23,7 @@ judged by the demo data's constants) and finds the FAQs an admin should improve
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from functools import cached_property
 from typing import Any, Callable, Dict, List, Optional, Sequence, Text
@@ -56,6 +57,9 @@ FUNCTION_WORDS = frozenset(
     "可不可以 还 就 都 也 和 跟 给 把 被 让 到 去 说 问 咋 啥 嘛 么 个 一个 一 不".split())
 
 
+_LATIN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
+
+
 def _tokens(message: Message) -> list[str]:
     return [token.text.lower() for token in message.get(TOKENS_NAMES[TEXT]) or [] if token.text.strip()]
 
@@ -67,6 +71,12 @@ def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int], taught: st
     FAQs' answers (a customer may ask in the answer's words). `sounds_taught`: whether a word of two
     or more characters sounds like taught text (a typo of the pinyin input method: 发漂 for 发票);
     `sounds_like_a_word`: whether two characters sound like a taught word of two.
+
+    A word in Latin letters counts as used: the examples are Chinese, and a customer who mixes in
+    English ("account locked怎么解?", "early repay 有penalty吗") says what the Chinese examples say
+    in other letters, which the sentence vectors read and the words cannot. Counted as never taught,
+    3 of the few-shot dev sets' paraphrases were declined although the model ranked them right; no
+    request of the out-of-scope dev set, English ones among them, was let through by counting them.
 
     A word counts as used when an example has it as a word, when it is part of an example's
     text, or when it holds a word an example has: jieba cuts a message by its context, so
@@ -80,7 +90,7 @@ def familiar_share(tokens: Sequence[str], vocabulary: Dict[str, int], taught: st
         return None
 
     def used(word: str) -> bool:
-        if word in vocabulary:
+        if word in vocabulary or _LATIN_WORD.fullmatch(word):
             return True
         if len(word) < 2:
             return False
