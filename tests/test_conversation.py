@@ -207,6 +207,7 @@ async def test_reviews_of_every_shape_get_a_sensible_decision(conversation: Conv
     """The issue's bad inputs: very long, mixed English, star ratings, sarcasm."""
     cases = {"这款面膜我已经回购三次了，补水效果特别好，敷完脸很嫩。" * 20: "thank_praise",
              "五星好评": "thank_praise",
+             "一星 不能再多了": "open_ticket",
              "The quality is terrible 退货": "open_ticket",
              "真是太'好'了，用了一天就坏": "open_ticket"}
     for index, (text, action) in enumerate(cases.items()):

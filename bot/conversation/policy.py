@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from actions.base import Decision
 from bot.nlu.result import Parse
 from bot.nlu.names import is_faq
+from bot.conversation import ratings
 from bot.settings import Settings
 
 SMALLTALK = ("greet", "thanks", "goodbye", "bot_challenge")
@@ -106,14 +107,17 @@ def hesitant(parse: Parse, text: str, settings: Settings) -> bool:
 
 def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, answered: bool = True) -> bool:
     """A complaint is recognised by its meaning (the tone model, trained on real reviews), by the
-    intent model, or by keywords: a missed complaint is the worst error. Where the two models
-    disagree, the tone must be clearer: a confident FAQ question that only sounds unhappy
+    intent model, or by keywords or a low rating: a missed complaint is the worst error. Where the
+    two models disagree, the tone must be clearer: a confident FAQ question that only sounds unhappy
     ("物流两天没动了 在哪"), or what the intent model takes for praise, needs a strong one; what it
     takes for a complaint needs only some unhappiness in the tone. `answered=False`: the FAQ will not
     be answered after all (the out-of-scope checks overrule it), so it does not stand against the tone."""
     if mentions(text, settings.complaint_keywords) or mentions(text, settings.urgent_keywords) \
             or mentions(text, settings.safety_keywords):
         return True
+    stars = ratings.rating(text)
+    if stars is not None and stars <= ratings.LOW:
+        return True  # the customer's own verdict in numbers: "一星 不能再多了", "打个零分"
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
         # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the
