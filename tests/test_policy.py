@@ -167,6 +167,19 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
         == "thank_praise"
 
 
+def test_the_runner_up_praise_of_a_rejected_complaint_needs_the_praise_tone():
+    """The intent model's unsure "complain" that the tone does not bear out falls to its runner-up; a
+    runner-up "praise" the tone hears nothing of is not thanked for ("东西收到了" was, as a good review)."""
+    ranking = [{"name": "complain", "confidence": 0.25}, {"name": "praise", "confidence": 0.24},
+               {"name": "faq/shipping_time", "confidence": 0.2}, {"name": "greet", "confidence": 0.15}]
+    unsure = replace(SETTINGS, intent_threshold=0.2, faq_threshold=0.1)
+
+    def heard(praise: float) -> Parse:
+        return Parse("complain", 0.25, ranking, "complain", 0.6, tone={"complaint": 0.1, "praise": praise})
+    assert decide(heard(0.2), "东西收到了", ThreadState(), unsure, FAQS).action not in ("thank_praise", "open_ticket")
+    assert decide(heard(0.8), "东西收到了 很喜欢", ThreadState(), unsure, FAQS).action == "thank_praise"
+
+
 def test_a_reply_of_function_words_that_the_intent_model_knows_for_smalltalk_is_not_a_complaint():
     """The tone model learned from reviews, where 没有 and 不 say what is wrong: a bare "没有" (to
     "anything else?") is smalltalk; the same tone over words about something is still a complaint."""
