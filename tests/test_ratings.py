@@ -15,6 +15,7 @@ from tests.test_policy import FAQS, SETTINGS, parse
     ("等了三个星期都没收到货", None), ("星期天拍的", None), ("一分钱一分货 这个值", None), ("十分推荐", None),
     ("定个十分钟后的提醒", None), ("650分 我不够", None), ("特价机票一分都不退吗", None), ("五星级酒店", None),
     ("五星电器买的", None), ("这也叫五星酒店", None), ("十五星", None), ("周星驰的电影", None),
+    ("牛排要5分熟", None), ("奶茶3分糖 少冰", None), ("只剩2分之1", None), ("月息2分利", None),
 ])
 def test_what_counts_as_a_rating(text: str, stars):
     assert rating(text) == stars

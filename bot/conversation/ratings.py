@@ -7,7 +7,7 @@ read numbers as characters. The tone model heard "一星" as a complaint but "1�
 survey, is `actions.csat.rating_of`'s; this one finds ratings within a review.)
 
 What is not a rating: 星期, 星座, 五星级 (a hotel's class), 五星电器, 十分 ("very"), 七分裤, 四十分钟,
-一分钱一分货, 650分 (a credit score).
+一分钱一分货, 650分 (a credit score), 5分熟 (a steak), 3分糖 (milk tea), 2分之1, 月息2分利.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _NOT_AFTER_NUMBER = r"(?<![0-9.零一二两三四五六七八九十百千万几]
 _STARS = re.compile(_NOT_AFTER_NUMBER + r"([1-5一二两三四五])\s*(?:颗|个)?星(?![期座级际球光空辰系]|电器|红旗|酒店|宾馆|饭店)")
 # scores: digits out of 5 or 10 (or 100); in words only the unmistakable ones, and 一分 after a verb
 # of rating ("给一分都多", but not "一分钱一分货" or "一分都不退")
-_SCORES = re.compile(_NOT_AFTER_NUMBER + r"(?:(100|10|[0-9])\s*分|([满零负])分|(?<=[打给评])\s*个?(一)分)(?![钟钱期货])")
+_SCORES = re.compile(_NOT_AFTER_NUMBER + r"(?:(100|10|[0-9])\s*分|([满零负])分|(?<=[打给评])\s*个?(一)分)(?![钟钱期货熟糖甜饱之贝半利])")
 
 # at most this is a complaint ("两星", "打2分"). A high rating is left to the models, which know "五星好评"
 # from their examples: in real reviews "四星的酒店" and "五星的标准" are a hotel's class more often than
