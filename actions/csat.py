@@ -23,7 +23,8 @@ from bot.settings import Settings
 from bot.store import outbox
 from bot.store.models import Customer, CsatRating, Message, Thread
 
-_NUMERALS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+# the figures a customer rates 1-5 with; bot.conversation.ratings reads ratings inside a review by them too
+NUMERALS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _RATING = re.compile(r"^(?:我)?(?:打|给|评)?\s*([1-5一二两三四五])\s*(?:分|星|颗星|星级)?(?:吧|的)?[\s。.!！~～]*$")
 _STARS = re.compile(r"^[⭐★☆✨\s]+$")
 
@@ -33,7 +34,7 @@ def rating_of(text: str) -> int | None:
     plain = unicodedata.normalize("NFKC", text).strip()
     match = _RATING.match(plain)
     if match:
-        return _NUMERALS[match.group(1)]
+        return NUMERALS[match.group(1)]
     if _STARS.match(plain):
         stars = sum(plain.count(star) for star in "⭐★")
         return stars if 1 <= stars <= 5 else None

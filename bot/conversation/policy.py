@@ -193,6 +193,11 @@ def praises(parse: Parse, text: str, settings: Settings, limits: Thresholds) -> 
         return False
     if parse.intent == "praise" and parse.confidence >= limits.answer_intent:
         return True
+    return praise_heard(parse, text, settings)
+
+
+def praise_heard(parse: Parse, text: str, settings: Settings) -> bool:
+    """Whether the tone model, not only the intent model, hears praise."""
     return tone_readable(text) and parse.praise_tone >= settings.praise_tone
 
 
@@ -248,7 +253,7 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         # the tone did not bear out a complaint the intent model was unsure of (`complains`): "东西收到了"
         # at 0.22 is not one; a calm report it is sure of ("订单…少了一双袜子" at 0.33) stays one
         parse = _second_choice(parse)
-        if parse.intent == "praise" and not (tone_readable(text) and parse.praise_tone >= settings.praise_tone):
+        if parse.intent == "praise" and not praise_heard(parse, text, settings):
             # nor is it praise when the model's runner-up says so and the tone hears none: "东西收到了"
             # was thanked for a good review
             parse = _second_choice(parse)

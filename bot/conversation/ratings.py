@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_FIGURES = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "零": 0, "负": 0, "满": 5}
+from actions.csat import NUMERALS
+
+_FIGURES = {**NUMERALS, "零": 0, "负": 0, "满": 5}
 # a figure glued to a number before it is part of that number ("十五星", "650分")
 _NOT_AFTER_NUMBER = r"(?<![0-9.零一二两三四五六七八九十百千万几])"
-_STARS = re.compile(_NOT_AFTER_NUMBER + r"([1-5一二两三四五])\s*(?:颗|个)?星(?![期座级际球光空辰系]|电器|红旗|酒店|宾馆|饭店)")
+_STARS = re.compile(_NOT_AFTER_NUMBER + f"([{''.join(NUMERALS)}])" + r"\s*(?:颗|个)?星(?![期座级际球光空辰系]|电器|红旗|酒店|宾馆|饭店)")
 # scores: digits out of 5 or 10 (or 100); in words only the unmistakable ones, and 一分 after a verb
 # of rating ("给一分都多", but not "一分钱一分货" or "一分都不退")
 _SCORES = re.compile(_NOT_AFTER_NUMBER + r"(?:(100|10|[0-9])\s*分|([满零负])分|(?<=[打给评])\s*个?(一)分)(?![钟钱期货熟糖甜饱之贝半利])")
@@ -37,7 +39,7 @@ def rating(text: str) -> float | None:
     """The lowest rating the message gives, on a scale of 0 to 5 stars, or None if it gives none:
     where it rates one thing high and another low, the low one is the complaint."""
     plain = unicodedata.normalize("NFKC", text)
-    found = [float(_FIGURES.get(figure, figure)) for figure in _STARS.findall(plain)]
+    found = [float(_FIGURES[figure]) for figure in _STARS.findall(plain)]
     for digits, word, one in _SCORES.findall(plain):
         found.append(_as_stars(digits) if digits else float(_FIGURES[word or one]))
     return min(found) if found else None
