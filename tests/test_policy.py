@@ -156,6 +156,9 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     assert d.action == "thank_praise"  # denied faults are praise
     # the intent model's "complain" stands unless the tone is clearly praise
     assert decide(parse("complain", 0.8, praise=0.5), "一般般吧", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    # a fault denied: the intent model hears a complaint, the tone some of one, but praise more
+    d = decide(parse("complain", 0.63, complaint=0.37, praise=0.6), "袜子穿了一个月 没破没起毛", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"
     # without any, an unsure "complain" was only the intent model's guess: a plain statement is not filed
     unsure = replace(SETTINGS, intent_threshold=0.2)
     d = decide(parse("complain", 0.22, complaint=0.1, praise=0.3), "东西收到了", ThreadState(), unsure, FAQS)
@@ -297,8 +300,12 @@ def test_a_review_the_intent_model_barely_files_with_complaints_needs_the_tone_o
     assert decide(review, "咖啡豆现烘的 打开满屋子都香", ThreadState(), settings, FAQS).action == "thank_praise"
     assert decide(replace(review, tone={"complaint": 0.55, "praise": 0.2}), "咖啡豆受潮了 一股霉味",
                   ThreadState(), settings, FAQS).action == "open_ticket"
-    sure = replace(review, confidence=0.45, ranking=[{"name": "complain", "confidence": 0.45}] + ranking[1:])
+    # one it is surer of needs only some unhappiness in the tone, as long as the tone hears no praise
+    sure = replace(review, confidence=0.45, ranking=[{"name": "complain", "confidence": 0.45}] + ranking[1:],
+                   tone={"complaint": 0.4, "praise": 0.5})
     assert decide(sure, "咖啡豆不新鲜 没什么香味", ThreadState(), settings, FAQS).action == "open_ticket"
+    assert decide(replace(sure, tone={"complaint": 0.4, "praise": 0.65}), "咖啡豆很新鲜 没什么焦味",
+                  ThreadState(), settings, FAQS).action == "thank_praise"
 
 
 def test_a_complaint_while_people_hold_the_thread_is_recorded_for_the_radar():

@@ -122,9 +122,10 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     if parse.intent == "complain" and sure:
         # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the
         # tone; so does a review it barely takes for one (it learned that talking about a product is
-        # complaining), else the praise the tone model hears wins ("咖啡豆现烘的 打开满屋子都香")
+        # complaining, "咖啡豆现烘的 打开满屋子都香"). Praise the tone model hears wins: the intent
+        # model's "complain" of a review is most often a fault denied ("鸡蛋一个都没碎 蛋黄很黄")
         floor = settings.complaint_tone_question if hesitant(parse, text, settings) else settings.complaint_tone_floor
-        return parse.complaint_tone >= floor and parse.praise_tone < settings.praise_tone_strong
+        return parse.complaint_tone >= floor and not praise_heard(parse, text, settings)
     if parse.intent in SMALLTALK and parse.confidence >= settings.smalltalk_sure and parse.familiar is None:
         # a reply of function words alone ("没有", "是的") that the intent model knows for smalltalk
         # is about nothing to complain of; the tone model, learned from reviews, hears 没有 as one
