@@ -156,6 +156,9 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     assert d.action == "thank_praise"  # denied faults are praise
     # the intent model's "complain" stands unless the tone is clearly praise
     assert decide(parse("complain", 0.8, praise=0.5), "一般般吧", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    # a verdict of dissatisfaction in a review that praises too: the verdict wins
+    d = decide(parse("praise", 0.8, praise=0.7), "酒店很大 环境很好 就是服务太差", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket"
     # a fault denied: the intent model hears a complaint, the tone some of one, but praise more
     d = decide(parse("complain", 0.63, complaint=0.37, praise=0.6), "袜子穿了一个月 没破没起毛", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"

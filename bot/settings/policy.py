@@ -23,6 +23,9 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     "二手货", "旧货", "掉色", "起球", "缩水", "充不进电", "充不上电", "充不了电",
     # a verdict of dissatisfaction, even in a review that also praises ("物流很快，可就是…不满意")
     "不满意", "后悔买", "不值这个价", "不推荐", "别买", "踩雷", "智商税", "上当",
+    "很差", "太差", "极差", "真差", "特别差", "非常差", "差劲", "糟糕", "太烂", "很烂", "难吃", "堪忧", "鄙视",
+    # a customer lost ("下次再也不住了")
+    "不会再买", "再也不买", "不会再来", "再也不来", "不会再住", "再也不住", "不会再点",
     # the same in the English that customers mix in (the tone model reads Chinese only)
     "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake",
     # smell and skin reactions
