@@ -159,6 +159,11 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     # a verdict of dissatisfaction in a review that praises too: the verdict wins
     d = decide(parse("praise", 0.8, praise=0.7), "酒店很大 环境很好 就是服务太差", ThreadState(), SETTINGS, FAQS)
     assert d.action == "open_ticket"
+    # a fault only feared is no verdict: praise, or a question about it
+    d = decide(parse("praise", 0.8, praise=0.8), "本以为会很糟糕 结果出乎意料的好", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"
+    d = decide(parse("faq/invoice", 0.9), "怕买到假货 发票能开吗", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "answer_faq"
     # a fault denied: the intent model hears a complaint, the tone some of one, but praise more
     d = decide(parse("complain", 0.63, complaint=0.37, praise=0.6), "袜子穿了一个月 没破没起毛", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"

@@ -29,8 +29,9 @@ class ThreadState:
     clarify_options: tuple[str, ...] = ()
 
 
-# a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"
-_NEGATIONS = ("没有", "没", "不", "无", "未", "不会")  # "毫无", "并不" end in 无 and 不
+# a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"; so is a
+# fault only feared ("本以为会很糟糕", "担心质量很差", "怕买到假货")
+_NEGATIONS = ("没有", "没", "不", "无", "未", "不会", "以为", "担心", "怕")  # "毫无", "并不" end in 无 and 不
 _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
 
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
@@ -110,7 +111,7 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     intent model, or by keywords or a low rating: a missed complaint is the worst error. Where the
     two models disagree, the tone must be clearer: a confident FAQ question that only sounds unhappy
     ("物流两天没动了 在哪"), or what the intent model takes for praise, needs a strong one; what it
-    takes for a complaint needs only some unhappiness in the tone. `answered=False`: the FAQ will not
+    takes for a complaint needs only some unhappiness in the tone, and no praise heard in it. `answered=False`: the FAQ will not
     be answered after all (the out-of-scope checks overrule it), so it does not stand against the tone."""
     if mentions(text, settings.complaint_keywords) or mentions(text, settings.urgent_keywords) \
             or mentions(text, settings.safety_keywords):
