@@ -111,8 +111,9 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     intent model, or by keywords or a low rating: a missed complaint is the worst error. Where the
     two models disagree, the tone must be clearer: a confident FAQ question that only sounds unhappy
     ("物流两天没动了 在哪"), or what the intent model takes for praise, needs a strong one; what it
-    takes for a complaint needs only some unhappiness in the tone, and no praise heard in it. `answered=False`: the FAQ will not
-    be answered after all (the out-of-scope checks overrule it), so it does not stand against the tone."""
+    takes for a complaint needs only some unhappiness in the tone, and no praise heard in it.
+    `answered=False`: the FAQ will not be answered after all (the out-of-scope checks overrule it), so
+    it does not stand against the tone."""
     if mentions(text, settings.complaint_keywords) or mentions(text, settings.urgent_keywords) \
             or mentions(text, settings.safety_keywords):
         return True
