@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from bot.store import outbox
 from bot.store.db import Database
 from bot.store.models import Account, Customer, Message, OutboxItem, Thread
+from bot.waiting import within
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -58,10 +59,7 @@ class Sender:
                 log.exception("outbox sender failed; retrying")
                 sent = 0
             if not sent:
-                try:
-                    await asyncio.wait_for(self.wake.wait(), interval)
-                except asyncio.TimeoutError:
-                    pass
+                await within(self.wake.wait(), interval)
                 self.wake.clear()
 
     async def run_once(self) -> int:

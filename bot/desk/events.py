@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.store.db import Database, notify
+from bot.waiting import within
 from bot.store.models import InboxItem, Message
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,7 @@ class Subscription:
 
     async def get(self, timeout: float | None = None) -> Event | None:
         """The next event, or None after `timeout` seconds without one."""
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
-            return None
+        return (await within(self.queue.get(), timeout))[1]
 
 
 class EventBus:
