@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 from bot.nlu.result import Parse
-from bot.conversation.policy import ThreadState, decide, held_complaint
+from bot.conversation.policy import ThreadState, complaint_priority, decide, held_complaint
 from bot.settings import Settings
 
 SETTINGS = replace(Settings.from_env({}), faq_threshold=0.5, intent_threshold=0.5, oos_similarity=0.15)
@@ -164,6 +164,9 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     assert d.action == "thank_praise"
     d = decide(parse("faq/invoice", 0.9), "怕买到假货 发票能开吗", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
+    # a harm feared is still a safety matter, and urgent
+    d = decide(parse("faq/invoice", 0.9), "孩子吃完担心过敏了", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "open_ticket" and complaint_priority("孩子吃完担心过敏了", SETTINGS) == "urgent"
     # a fault denied: the intent model hears a complaint, the tone some of one, but praise more
     d = decide(parse("complain", 0.63, complaint=0.37, praise=0.6), "袜子穿了一个月 没破没起毛", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"

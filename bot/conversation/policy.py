@@ -29,9 +29,11 @@ class ThreadState:
     clarify_options: tuple[str, ...] = ()
 
 
-# a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"; so is a
-# fault only feared ("本以为会很糟糕", "担心质量很差", "怕买到假货")
-_NEGATIONS = ("没有", "没", "不", "无", "未", "不会", "以为", "担心", "怕")  # "毫无", "并不" end in 无 and 不
+# a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"
+_NEGATIONS = ("没有", "没", "不", "无", "未", "不会")  # "毫无", "并不" end in 无 and 不
+# ... and a complaint keyword after one of these is a fault only feared ("本以为会很糟糕", "担心质量很差",
+# "怕买到假货"); a harm feared is still urgent ("吃完担心过敏")
+_FEARS = ("以为", "担心", "怕")
 _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
 
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
@@ -58,6 +60,13 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
                 return True
             start = text.find(word, start + 1)
     return False
+
+
+def keywords_complain(text: str, settings: Settings) -> bool:
+    """Whether a complaint, urgent or safety keyword is said (not denied, nor, for a complaint, only
+    feared)."""
+    return mentions(text, settings.complaint_keywords, _NEGATIONS + _FEARS) \
+        or mentions(text, settings.urgent_keywords) or mentions(text, settings.safety_keywords)
 
 
 def asks_for_person(text: str, settings: Settings) -> bool:
@@ -114,8 +123,7 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     takes for a complaint needs only some unhappiness in the tone, and no praise heard in it.
     `answered=False`: the FAQ will not be answered after all (the out-of-scope checks overrule it), so
     it does not stand against the tone."""
-    if mentions(text, settings.complaint_keywords) or mentions(text, settings.urgent_keywords) \
-            or mentions(text, settings.safety_keywords):
+    if keywords_complain(text, settings):
         return True
     stars = ratings.rating(text)
     if stars is not None and stars <= ratings.LOW:
@@ -144,8 +152,7 @@ def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decisi
     one (intent "complain") for the crisis radar: by the models when the message was read (a
     queued thread), by its words otherwise (an agent's thread is not read)."""
     if parse is None:
-        said = any(mentions(text, words) for words in (settings.complaint_keywords, settings.urgent_keywords,
-                                                         settings.safety_keywords))
+        said = keywords_complain(text, settings)
     else:
         said = complains(parse, text, settings, thresholds(parse, settings))
     return Decision("append", "complain", parse.confidence if parse else None) if said else None
