@@ -65,8 +65,12 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
 def keywords_complain(text: str, settings: Settings) -> bool:
     """Whether a complaint, urgent or safety keyword is said (not denied, nor, for a complaint, only
     feared)."""
-    return mentions(text, settings.complaint_keywords, _NEGATIONS + _FEARS) \
-        or mentions(text, settings.urgent_keywords) or mentions(text, settings.safety_keywords)
+    return mentions(text, settings.complaint_keywords, _NEGATIONS + _FEARS) or urgent_said(text, settings)
+
+
+def urgent_said(text: str, settings: Settings) -> bool:
+    """Whether a threat of exposure or legal action, or a health or safety matter, is said."""
+    return mentions(text, settings.urgent_keywords) or mentions(text, settings.safety_keywords)
 
 
 def asks_for_person(text: str, settings: Settings) -> bool:
@@ -83,7 +87,7 @@ def asks_about_people(parse: Parse, text: str, settings: Settings) -> bool:
 def complaint_priority(text: str, settings: Settings, public: bool = False) -> str:
     """Threats of exposure or legal action, and health or safety, are urgent; so is, by
     default, a complaint made in public (others read it, and it spreads)."""
-    if mentions(text, settings.urgent_keywords) or mentions(text, settings.safety_keywords):
+    if urgent_said(text, settings):
         return "urgent"
     return settings.public_complaint_priority if public else "high"
 

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.store.db import Database, notify
-from bot.waiting import within
 from bot.store.models import InboxItem, Message
+from bot.waiting import within
 
 log = logging.getLogger(__name__)
 CHANNEL = "carebot_events"
