@@ -128,7 +128,7 @@ def test_a_confident_faq_question_needs_a_clear_complaint_tone():
     assert decide(angry, "退款拖了半个月还没到 什么破店", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
 
 
-def test_an_unhappy_message_whose_faq_is_overruled_as_unrelated_is_a_complaint_not_declined():
+def test_an_unhappy_message_whose_pick_is_overruled_as_unrelated_is_a_complaint_not_declined():
     """The FAQ's question held the ordinary complaint tone back; declined instead of answered, it holds
     nothing back ("京东快递这次怎么也这么慢 四天了": FAQ 0.45, tone 0.68, out_of_scope close behind)."""
     unrelated = [{"name": "faq/shipping_time", "confidence": 0.5}, {"name": "out_of_scope", "confidence": 0.45}]
@@ -141,6 +141,11 @@ def test_an_unhappy_message_whose_faq_is_overruled_as_unrelated_is_a_complaint_n
     assert decide(far, "打了三遍客服热线 一直占线", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
     answered = parse("faq/shipping_time", 0.9, complaint=0.65)  # the FAQ stands: its answer, no ticket
     assert decide(answered, "发货怎么这么慢 都三天了", ThreadState(), SETTINGS, FAQS).action == "answer_faq"
+    # nor does a request for a person, once it is overruled as unrelated ("差强人意": far from every example)
+    unhappy = parse("request_human", 0.55, similarity=0.05, complaint=0.97)
+    assert decide(unhappy, "差强人意", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    calm = replace(unhappy, tone={"complaint": 0.2, "praise": 0.1})
+    assert decide(calm, "月亮上有人吗", ThreadState(), SETTINGS, FAQS).action == "decline"
 
 
 def test_praise_is_thanked_and_any_dissatisfaction_wins():
