@@ -26,6 +26,7 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     "很差", "太差", "极差", "真差", "特别差", "非常差", "差劲", "糟糕", "太烂", "很烂", "难吃", "堪忧", "鄙视",
     # a customer lost ("下次再也不住了")
     "不会再买", "再也不买", "不会再来", "再也不来", "不会再住", "再也不住", "不会再点",
+    "再也不想买", "再也不会买", "不想再买", "再也不敢买", "不敢再买", "不会再光顾",
     # the same in the English that customers mix in (the tone model reads Chinese only)
     "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake",
     # smell and skin reactions
