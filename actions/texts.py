@@ -1,13 +1,15 @@
 """Everything the bot says to consumers, in Simplified Chinese, in one place to adapt."""
 
-WELCOME = ("感谢关注！我是品牌智能客服😊 发货、物流、退换货、发票、优惠券等问题直接发消息问我就可以；"
-           "需要人工请点菜单“人工客服”或回复“转人工”。")
-GREET = "您好！我是智能客服小助手😊 发货、物流、退换货、发票、优惠券等问题都可以直接问我；需要人工请回复“转人工”。"
+WELCOME = "感谢关注！我是品牌智能客服😊 {scope}直接发消息问我就可以；需要人工请点菜单“人工客服”或回复“转人工”。"
+GREET = "您好！我是智能客服小助手😊 {scope}直接问我就可以；需要人工请回复“转人工”。"
 THANKS = "不客气！还有其他问题随时问我哦～"
 GOODBYE = "感谢您的咨询，祝您生活愉快，再见！👋"
 BOT_CHALLENGE = "我是品牌的智能客服助手，不是真人哦。需要人工客服请回复“转人工”，人工客服{hours} 在线。"
-DECLINE = ("抱歉，这个问题我暂时帮不上忙🙏 我可以帮您查询发货和物流、退换货和退款、发票、优惠券和积分、"
-           "尺码和库存等问题；需要人工请回复“转人工”。")
+DECLINE = "抱歉，这个问题我暂时帮不上忙🙏 {scope}需要人工请回复“转人工”。"
+# what the bot can help with, named by questions of the live FAQ catalogue (actions/scope.py); left
+# out when there are none
+SCOPE = "像{questions}这样的问题，"
+DECLINE_SCOPE = "我可以帮您解答{questions}等问题；"
 NOT_TEXT = "抱歉，我目前只能看懂文字消息，请用文字描述您的问题，我马上为您处理。"
 CLARIFY_MENU = "抱歉，我不太确定您的意思。您是想问：\n{options}\n请回复数字 1-{count}，或换个说法描述一下。"
 CLARIFY_NO_OPTIONS = "抱歉，我没太明白您的意思，可以换个说法描述一下吗？需要人工请回复“转人工”。"

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from bot.conversation.messages import InboundMessage
 from bot.conversation.pipeline import Conversation
-from bot.store import accounts, sla
+from bot.store import accounts, faq, sla
+from bot.store.faq import FaqRecord, Override
 from bot.store.models import FaqAnswer, FaqIntent, InboxItem, Message, Thread, Ticket
 
 
@@ -215,3 +216,36 @@ async def test_reviews_of_every_shape_get_a_sensible_decision(conversation: Conv
     for index, (text, action) in enumerate(cases.items()):
         out = await conversation.handle(msg(text, sender=f"review{index}"))
         assert out.action == action, (text[:20], out.action, out.intent)
+
+
+async def test_the_bot_says_what_it_can_help_with_by_questions_of_the_live_catalogue(conversation: Conversation):
+    """The welcome, the greeting and the polite decline name questions of the FAQ catalogue, spread over
+    it; after an admin replaces the shop's FAQs with a bank's, none of them offers to track parcels, and
+    an FAQ switched off for the account is not offered to its customers."""
+    def named(reply: str) -> list[str]:
+        return re.findall(r"「(.+?)」", reply)
+
+    declined = await conversation.handle(msg("帮我写一首关于秋天的诗"))
+    async with conversation.db.sessions() as session:
+        shop = list((await session.execute(select(FaqIntent.question).order_by(FaqIntent.id))).scalars())
+    assert declined.action == "decline"
+    assert named(declined.replies[0]) == [shop[0], shop[len(shop) // 3], shop[2 * len(shop) // 3]]
+    bank = [FaqRecord("faq/lost_card", "银行卡丢了怎么挂失？", ("卡丢了怎么办",), "请拨打客服热线挂失。"),
+            FaqRecord("faq/open_account", "怎么开一张储蓄卡？", ("我想开户",), "请带身份证到网点办理。"),
+            FaqRecord("faq/annual_fee", "信用卡年费怎么收？", ("年费多少",), "首年免年费。")]
+    async with conversation.db.uow() as session:
+        await faq.upsert(session, bank, replace=True)
+    welcomed = await conversation.handle(InboundMessage(platform="console", account="console", sender="c2",
+                                                        msg_type="event", event="subscribe"))
+    assert named(welcomed.replies[0]) == ["银行卡丢了怎么挂失？", "怎么开一张储蓄卡？", "信用卡年费怎么收？"]
+    assert "物流" not in welcomed.replies[0] and "发货" not in welcomed.replies[0]
+    async with conversation.db.uow() as session:
+        card = (await session.execute(select(FaqIntent).where(FaqIntent.name == "faq/open_account"))).scalar_one()
+        await faq.set_overrides(session, card, [Override("console", enabled=False)])
+    greeted = await conversation.handle(msg("你好", sender="c3"))
+    assert greeted.action == "smalltalk"
+    assert named(greeted.replies[0]) == ["银行卡丢了怎么挂失？", "信用卡年费怎么收？"]
+    async with conversation.db.uow() as session:
+        await faq.upsert(session, [], replace=True)
+    declined = await conversation.handle(msg("帮我写一首关于秋天的诗", sender="c4"))
+    assert declined.action == "decline" and named(declined.replies[0]) == [] and "转人工" in declined.replies[0]

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions import REGISTRY, texts
 from actions.base import ActionContext, ActionResult
+from actions.scope import can_help_with
 from actions import csat
 from bot.conversation import records
 from bot.conversation.batching import Batcher
@@ -388,7 +389,8 @@ class Conversation:
             return ActionResult([]), "unsubscribed", None
         if message.event == "subscribe":
             customer.unsubscribed = False
-            return ActionResult([texts.WELCOME]), "welcome", None
+            scope = await can_help_with(session, thread.account_id, texts.SCOPE)
+            return ActionResult([texts.WELCOME.format(scope=scope)]), "welcome", None
         if message.event == "click" and message.event_key == self.settings.human_click_key:
             if thread.owner != "bot":
                 return self._while_people_own(thread), "append", None

@@ -95,6 +95,20 @@ async def questions(session: AsyncSession, wanted: tuple[str, ...]) -> dict[str,
     return {name: question for name, question in rows}
 
 
+async def sample_questions(session: AsyncSession, account_id: int | None, count: int) -> list[str]:
+    """`count` FAQ questions spread evenly over the catalogue (in the order the FAQs were added), less
+    those switched off for the account: what the bot names when it says what it can help with. Spread,
+    not the first ones: an admin's file groups FAQs by topic, and the first three are often one topic."""
+    switched_off = select(FaqOverride.intent_id).where(FaqOverride.account_id == account_id,
+                                                       FaqOverride.enabled.is_(False))
+    found = [question for question in (await session.execute(
+        select(FaqIntent.question).where(FaqIntent.id.not_in(switched_off)).order_by(FaqIntent.id))).scalars()
+        if question]
+    if len(found) <= count:
+        return found
+    return [found[index * len(found) // count] for index in range(count)]
+
+
 async def records(session: AsyncSession) -> list[FaqRecord]:
     intents = (await session.execute(select(FaqIntent).order_by(FaqIntent.name))).scalars()
     return [as_record(i) for i in intents]
