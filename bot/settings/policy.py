@@ -28,7 +28,9 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     "不会再买", "再也不买", "不会再来", "再也不来", "不会再住", "再也不住", "不会再点",
     "再也不想买", "再也不会买", "不想再买", "再也不敢买", "不敢再买", "不会再光顾",
     # the same in the English that customers mix in (the tone model reads Chinese only)
-    "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake",
+    "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake", "bad service", "bad quality",
+    "poor quality", "poor service", "very bad", "so bad", "awful", "horrible", "useless", "rubbish", "garbage",
+    "never again", "waste of money", "rip off", "ripoff", "defective", "stopped working", "doesn't work",
     # smell and skin reactions
     "异味", "怪味", "臭味", "刺鼻", "发霉", "起疹", "疹子", "红疹", "发痒", "红肿",
 )
