@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,6 +51,13 @@ def policy_calibration(calibration: dict[str, Any]) -> dict[str, float]:
 
 
 def _quiet_logs() -> None:
+    import sanic  # noqa: F401
+
+    # sanic's import puts a "once" filter for DeprecationWarnings first, over PYTHONWARNINGS=ignore
+    # (which the service sets, bot/nlu/pool.py): an admin running `carebot train` read a page of
+    # Rasa's, SQLAlchemy's and matplotlib's deprecations
+    if "ignore" in sys.warnoptions:
+        warnings.simplefilter("ignore")
     import jieba
     from rasa.utils.log_utils import configure_structlog
 
