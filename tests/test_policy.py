@@ -146,6 +146,9 @@ def test_an_unhappy_message_whose_pick_is_overruled_as_unrelated_is_a_complaint_
     assert decide(unhappy, "差强人意", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
     calm = replace(unhappy, tone={"complaint": 0.2, "praise": 0.1})
     assert decide(calm, "月亮上有人吗", ThreadState(), SETTINGS, FAQS).action == "decline"
+    # a question about a complaint's progress is never a new complaint, overruled or not
+    progress = parse("ticket_status", 0.55, similarity=0.05, complaint=0.9)
+    assert decide(progress, "投诉进度怎么样了", ThreadState(), SETTINGS, FAQS).action == "decline"
 
 
 def test_praise_is_thanked_and_any_dissatisfaction_wins():

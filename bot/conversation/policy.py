@@ -275,11 +275,13 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         limits = thresholds(parse, settings)
     unrelated = _unrelated(parse, settings, limits)
     if unrelated is not None:
-        if (asks or is_faq(intent)) and complains(parse, text, settings, limits, answered=False):
-            # the FAQ's question held an unhappy tone back from a ticket, or the pick of a person or a
-            # ticket's status kept the tone from being heard at all; declined, the customer would be
-            # brushed off ("京东快递这次怎么也这么慢 四天了": FAQ 0.45, complaint tone 0.68; "差强人意" taken
-            # for a request for a person at 0.2, complaint tone 0.97)
+        picked_person = asks and intent == "request_human"
+        if (picked_person or is_faq(intent)) and complains(parse, text, settings, limits, answered=False):
+            # the FAQ's question held an unhappy tone back from a ticket, or the model's pick of a person
+            # kept the tone from being heard at all; declined, the customer would be brushed off
+            # ("京东快递这次怎么也这么慢 四天了": FAQ 0.45, complaint tone 0.68; "差强人意" taken for a request for
+            # a person at 0.2, complaint tone 0.97). A question about a ticket's progress names its
+            # progress: it stays one, whatever 投诉 it says
             return "complain", max(parse.complaint_tone, limits.answer_intent)
         return "out_of_scope", unrelated
     if intent == "out_of_scope":
