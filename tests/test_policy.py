@@ -172,6 +172,12 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     assert d.action == "thank_praise"
     d = decide(parse("faq/invoice", 0.9), "怕买到假货 发票能开吗", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
+    # rubbish itself is no verdict: praise of a rider who took it down, a carrier's question about spam
+    d = decide(parse("praise", 0.8, praise=0.9), "送餐小哥还帮忙把垃圾带下楼了 太贴心了", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"
+    d = decide(parse("faq/invoice", 0.9), "天天收到垃圾短信 能屏蔽吗", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "answer_faq"
+    assert decide(parse("praise", 0.8, praise=0.9), "垃圾服务 再也不来了", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
     # a harm feared is still a safety matter, and urgent
     d = decide(parse("faq/invoice", 0.9), "孩子吃完担心过敏了", ThreadState(), SETTINGS, FAQS)
     assert d.action == "open_ticket" and complaint_priority("孩子吃完担心过敏了", SETTINGS) == "urgent"

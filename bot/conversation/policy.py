@@ -62,10 +62,16 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
     return False
 
 
+# 垃圾 that is rubbish itself, not a verdict: a rider who took the rubbish down is praised ("骑手还帮我扔了垃圾
+# 太暖了"), and spam is a carrier's FAQ ("天天收到垃圾短信 能屏蔽吗")
+_LITERAL_RUBBISH = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|邮件|广告)|(?:扔|倒|丢|带|收|清|拎|捡|把)(?:了|走|下)*垃圾")
+
+
 def keywords_complain(text: str, settings: Settings) -> bool:
     """Whether a complaint, urgent or safety keyword is said (not denied, nor, for a complaint, only
     feared)."""
-    return mentions(text, settings.complaint_keywords, _NEGATIONS + _FEARS) or urgent_said(text, settings)
+    verdicts = _LITERAL_RUBBISH.sub(" ", text)
+    return mentions(verdicts, settings.complaint_keywords, _NEGATIONS + _FEARS) or urgent_said(text, settings)
 
 
 def urgent_said(text: str, settings: Settings) -> bool:
