@@ -178,6 +178,10 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     d = decide(parse("faq/invoice", 0.9), "天天收到垃圾短信 能屏蔽吗", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
     assert decide(parse("praise", 0.8, praise=0.9), "垃圾服务 再也不来了", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    # nor is 上当 across two words
+    d = decide(parse("praise", 0.8, praise=0.9), "屏幕很亮 早上当镜子用了一下", ThreadState(), SETTINGS, FAQS)
+    assert d.action == "thank_praise"
+    assert decide(parse("praise", 0.8, praise=0.9), "感觉上当了", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
     # a harm feared is still a safety matter, and urgent
     d = decide(parse("faq/invoice", 0.9), "孩子吃完担心过敏了", ThreadState(), SETTINGS, FAQS)
     assert d.action == "open_ticket" and complaint_priority("孩子吃完担心过敏了", SETTINGS) == "urgent"
