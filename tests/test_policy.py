@@ -167,6 +167,8 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     # a verdict of dissatisfaction in a review that praises too: the verdict wins
     d = decide(parse("praise", 0.8, praise=0.7), "酒店很大 环境很好 就是服务太差", ThreadState(), SETTINGS, FAQS)
     assert d.action == "open_ticket"
+    for text in ("位置很好 就是房间里有蟑螂", "书名起得好 内容纯属炒作", "这是我住过最差的酒店 早餐倒是不错"):
+        assert decide(parse("praise", 0.8, praise=0.7), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
     # a fault only feared is no verdict: praise, or a question about it
     d = decide(parse("praise", 0.8, praise=0.8), "本以为会很糟糕 结果出乎意料的好", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"
