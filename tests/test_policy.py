@@ -179,7 +179,8 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     assert d.action == "thank_praise"
     d = decide(parse("faq/invoice", 0.9), "天天收到垃圾短信 能屏蔽吗", ThreadState(), SETTINGS, FAQS)
     assert d.action == "answer_faq"
-    assert decide(parse("praise", 0.8, praise=0.9), "垃圾服务 再也不来了", ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    for text in ("垃圾服务 再也不来了", "你们就是把垃圾卖给顾客"):
+        assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
     # nor is 上当 across two words
     d = decide(parse("praise", 0.8, praise=0.9), "屏幕很亮 早上当镜子用了一下", ThreadState(), SETTINGS, FAQS)
     assert d.action == "thank_praise"

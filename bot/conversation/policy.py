@@ -65,8 +65,8 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
 # words that hold a complaint keyword but say no verdict: rubbish itself (a rider who took the rubbish down is
 # praised, "骑手还帮我扔了垃圾 太暖了"; spam is a carrier's FAQ, "天天收到垃圾短信 能屏蔽吗"), and 上当 across two
 # words ("早上当镜子用了一下", "网上当当买的")
-_NOT_VERDICTS = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|邮件|广告)|(?:扔|倒|丢|带|收|清|拎|捡|把)(?:了|走|下)*垃圾"
-                           r"|[早晚马路身手桌网]上当|上当当")
+_NOT_VERDICTS = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|邮件|广告)|(?:扔|倒|丢|带|收|清|拎|捡)(?:了|走|下)*垃圾"
+                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当")
 
 
 def keywords_complain(text: str, settings: Settings) -> bool:
