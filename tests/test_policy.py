@@ -198,6 +198,10 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
     # a calm report of missing goods that it is sure of is a complaint: someone must send them
     d = decide(parse("complain", 0.33, complaint=0.1), "订单少了一双袜子", ThreadState(), unsure, FAQS)
     assert d.action == "open_ticket"
+    # ... but not a plain statement that the tone hears as more praise than complaint: the intent model
+    # learned that talking about a delivery is complaining
+    d = decide(parse("complain", 0.33, complaint=0.29, praise=0.55), "宝贝收到了,和描述的一样", ThreadState(), unsure, FAQS)
+    assert d.action != "open_ticket"
     assert decide(parse("complain", 0.8, praise=0.95), "超级好用 五星", ThreadState(), SETTINGS, FAQS).action \
         == "thank_praise"
 

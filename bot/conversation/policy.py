@@ -271,9 +271,12 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):
         return "praise", max(confidence if intent == "praise" else parse.praise_tone, limits.answer_intent)
-    if intent == "complain" and hesitant(parse, text, settings):
+    leans_to_praise = parse.praise_tone > parse.complaint_tone and confidence < settings.complaint_intent_firm
+    if intent == "complain" and (hesitant(parse, text, settings) or leans_to_praise):
         # the tone did not bear out a complaint the intent model was unsure of (`complains`): "东西收到了"
-        # at 0.22 is not one; a calm report it is sure of ("订单…少了一双袜子" at 0.33) stays one
+        # at 0.22 is not one; a calm report it is sure of ("订单…少了一双袜子" at 0.33) stays one, unless
+        # the tone leans to praise: the intent model learned that talking about a delivery is complaining
+        # ("宝贝收到了,和描述的一样" at 0.30: complaint tone 0.29, praise 0.55)
         parse = _second_choice(parse)
         if parse.intent == "praise" and not praise_heard(parse, text, settings):
             # nor is it praise when the model's runner-up says so and the tone hears none: "东西收到了"

@@ -59,6 +59,7 @@ class PolicySettings:
     complaint_tone_floor: float = 0.3  # what the intent model's "complain" needs of the tone
     complaint_tone_question: float = 0.5  # the same for a message that asks something, or that
     complaint_intent_sure: float = 0.3  # ... the intent model files with complaints below this confidence
+    complaint_intent_firm: float = 0.5  # below this, its "complain" yields to a tone that leans to praise
     # from this confidence up the intent model's goodbye or request for a person is not declined as
     # unrelated, and its smalltalk for a message of function words alone ("没有") overrules the tone
     smalltalk_sure: float = 0.3
