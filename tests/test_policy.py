@@ -72,6 +72,11 @@ def test_threat_keywords_catch_complaints_the_model_missed():
     # while saying one wants to complain is a complaint, whatever the intent model hears in "投诉"
     for text in ("我要投诉", "东西坏了我要投诉", "必须投诉你们"):
         assert decide(parse("ticket_status"), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
+    # goods delivered wrong or short, which the tone model, reading a calm report, does not hear
+    # (the change-of-address FAQ at 0.85, complaint tone 0.12)
+    for text in ("骑手送错地址了", "奶茶少送了一杯"):
+        assert decide(parse("faq/shipping_time", 0.85, complaint=0.12), text, ThreadState(), SETTINGS, FAQS).action \
+            == "open_ticket", text
 
 
 def test_unfamiliar_text_is_declined_even_when_the_model_is_sure():
