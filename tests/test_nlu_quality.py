@@ -222,6 +222,18 @@ def test_a_request_about_something_never_taught_is_declined(trained_model: Path,
     assert [r["action"] for r in rows] == ["decline", "decline", "answer_faq"]
 
 
+def test_a_command_to_a_phone_assistant_is_declined(trained_model: Path, tmp_path: Path):
+    """Customers try the account as they would their phone's assistant. With 80 such requests among the
+    `out_of_scope` examples these were tickets (the tone model heard a complaint in "打电话" and "股价",
+    which it knew from reviews) or the account-login FAQ ("短信"); a decline is the answer."""
+    env = carebot_env(tmp_path / "home")
+    texts = ["打开收音机", "茅台股价", "打电话给王五", "查看未读短信"]
+    result = run_carebot(["ask", "--json", *texts], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["action"] for r in rows] == ["decline"] * len(texts), rows
+
+
 def test_faq_paraphrases_in_other_words_are_answered(trained_model: Path, tmp_path: Path):
     """Customers ask in words no example of the FAQ uses: the sentence vectors carry the meaning.
     With n-grams alone (the classifier before them) the first was declined as out of scope. ("寄出"
