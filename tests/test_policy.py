@@ -72,13 +72,13 @@ def test_threat_keywords_catch_complaints_the_model_missed():
     # while saying one wants to complain is a complaint, whatever the intent model hears in "投诉"
     for text in ("我要投诉", "东西坏了我要投诉", "必须投诉你们"):
         assert decide(parse("ticket_status"), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
-    # goods delivered wrong or short, which the tone model, reading a calm report, does not hear
-    # (the change-of-address FAQ at 0.85, complaint tone 0.12)
+    # goods delivered wrong or short, which the tone model, reading a calm report, does not hear (the
+    # default model gave "骑手送错地址了" the change-of-address FAQ at 0.85, complaint tone 0.12)
     for text in ("骑手送错地址了", "奶茶少送了一杯"):
         assert decide(parse("faq/shipping_time", 0.85, complaint=0.12), text, ThreadState(), SETTINGS, FAQS).action \
             == "open_ticket", text
-    # a verdict in a few words: "slow" said of the service (the service-hours FAQ at 0.39), a lukewarm review
-    # that the tone model, hearing 好, took for praise (0.77)
+    # a verdict in a few words: "slow" said of the service (the default model: the service-hours FAQ at 0.39,
+    # complaint tone 0.58), a lukewarm review that the tone model, hearing 好, took for praise (0.77)
     assert decide(parse("faq/shipping_time", 0.85, complaint=0.58), "客服response太慢", ThreadState(), SETTINGS,
                   FAQS).action == "open_ticket"
     assert decide(parse("praise", 0.6, complaint=0.22, praise=0.77), "还可以吧 没有想象中好", ThreadState(), SETTINGS,
