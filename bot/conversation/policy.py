@@ -32,8 +32,9 @@ class ThreadState:
 # a keyword right after one of these is denied, not said: "没有异味", "一点也不失望", "不会掉色"
 _NEGATIONS = ("没有", "没", "不", "无", "未", "不会")  # "毫无", "并不" end in 无 and 不
 # ... and a complaint keyword after one of these is a fault only feared ("本以为会很糟糕", "担心质量很差",
-# "怕买到假货"); a harm feared is still urgent ("吃完担心过敏")
-_FEARS = ("以为", "担心", "怕")
+# "怕买到假货") or supposed ("如果不满意配置, 可以自己升级", "要是坏了能换吗"); a harm feared is still urgent
+# ("吃完担心过敏")
+_FEARS = ("以为", "担心", "怕", "如果", "要是", "假如", "万一")
 _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
 
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
@@ -66,7 +67,7 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
 # praised, "骑手还帮我扔了垃圾 太暖了"; spam is a carrier's FAQ, "天天收到垃圾短信 能屏蔽吗"), and 上当 across two
 # words ("早上当镜子用了一下", "网上当当买的")
 _NOT_VERDICTS = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|邮件|广告)|(?:扔|倒|丢|带|收|清|拎|捡)(?:了|走|下)*垃圾"
-                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当")
+                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当|缺少")
 
 
 def keywords_complain(text: str, settings: Settings) -> bool:
