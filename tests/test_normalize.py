@@ -36,6 +36,16 @@ def test_a_long_text_keeps_its_start_and_its_end_within_the_cap():
 def test_emoji_with_a_verdict_is_read_as_a_word():
     assert normalise("👍👍👍") == "赞 赞 赞" and is_meaningful(normalise("👍👍👍"))
     assert normalise("退款😡到账了吗") == "退款 生气 到账了吗"
+    assert normalise("🤮") == "恶心" and normalise("♥♥") == "喜欢 喜欢"
+
+
+def test_a_row_of_stars_is_a_rating_of_its_filled_stars():
+    """Read as emoji, "★☆☆☆☆" was noise and the message was declined as saying nothing."""
+    assert normalise("★☆☆☆☆") == "一星" and normalise("★★☆☆☆ 质量一般") == "两星 质量一般"
+    assert normalise("⭐⭐⭐⭐⭐ 满意") == "五星 满意" and normalise("⭐ ⭐ ⭐") == "三星"
+    assert normalise("⭐" * 9) == "五星"
+    # one star is the word; a row with none filled says nothing
+    assert normalise("给你一个⭐") == "给你一个 星" and not is_meaningful(normalise("☆☆☆☆☆"))
 
 
 def test_meaningful():

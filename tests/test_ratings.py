@@ -4,6 +4,7 @@ import pytest
 
 from bot.conversation.policy import ThreadState, decide
 from bot.conversation.ratings import rating
+from bot.nlu.normalize import normalise
 from tests.test_policy import FAQS, SETTINGS, parse
 
 
@@ -25,6 +26,9 @@ def test_a_low_rating_is_a_complaint_that_the_models_did_not_hear():
     unheard = parse("out_of_scope", 0.5, complaint=0.3, praise=0.2)
     for text in ("一星 不能再多了", "打个零分", "1分 不能再多"):
         assert decide(unheard, text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
+    # a row of stars, as the model reads it (normalise counts the filled ones)
+    for stars, action in (("★☆☆☆☆", "open_ticket"), ("★★☆☆☆ 东西一般", "open_ticket"), ("★★★★☆", "decline")):
+        assert decide(unheard, normalise(stars), ThreadState(), SETTINGS, FAQS).action == action, stars
     # a rating of 3 or more, or a number that is no rating, leaves the decision to the models
     for text in ("三星 中规中矩", "等了三个星期了", "十分推荐"):
         assert decide(unheard, text, ThreadState(), SETTINGS, FAQS).action == "decline", text

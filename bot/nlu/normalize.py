@@ -42,8 +42,19 @@ def _is_emoji(char: str) -> bool:
 
 # emoji that carry a clear verdict are read as a word ("👍👍👍" is praise, "👎" is not); the rest
 # are noise to the model
-_EMOJI_WORDS = {"👍": "赞", "👏": "棒", "❤": "喜欢", "😍": "喜欢", "🥰": "喜欢", "💯": "满分", "⭐": "星",
-                "🌟": "星", "👎": "差评", "😡": "生气", "🤬": "生气", "😠": "生气", "💢": "生气"}
+_EMOJI_WORDS = {"👍": "赞", "👏": "棒", "❤": "喜欢", "♥": "喜欢", "😍": "喜欢", "🥰": "喜欢", "💯": "满分",
+                "⭐": "星", "🌟": "星", "👎": "差评", "😡": "生气", "🤬": "生气", "😠": "生气", "💢": "生气",
+                "🤮": "恶心", "🤢": "恶心"}
+# a row of stars is a rating: its filled stars counted ("★☆☆☆☆" is one star, a complaint; "★★★★★" five).
+# Read as emoji, the row was noise and the message declined; one star alone stays the word 星
+_STAR_ROW = re.compile(r"[⭐🌟★☆✩✰](?:\s*[⭐🌟★☆✩✰])+")
+_FILLED_STARS = "⭐🌟★"
+_STAR_COUNTS = "一两三四五"
+
+
+def _star_rating(match: re.Match[str]) -> str:
+    filled = sum(match.group(0).count(star) for star in _FILLED_STARS)
+    return f" {_STAR_COUNTS[min(filled, 5) - 1]}星 " if filled else " "
 
 
 def _strip_controls(text: str) -> str:
@@ -65,6 +76,7 @@ def _collapse_punctuation(match: re.Match[str]) -> str:
 def normalise(text: str, max_chars: int = 200) -> str:
     """The form the model reads: Simplified, half-width, no platform noise, lower case."""
     text = unicodedata.normalize("NFKC", text)
+    text = _STAR_ROW.sub(_star_rating, text)
     text = _strip_controls(text)
     text = _REPLY_PREFIX.sub(" ", text)
     text = _URL.sub(" ", text)
