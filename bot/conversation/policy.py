@@ -155,7 +155,10 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
         return False
     # praise that the tone hears as a complaint ("台灯频闪 晃得眼睛疼") is not a disagreement
     praised = parse.intent == "praise" and parse.praise_tone >= parse.complaint_tone
-    disagrees = sure and ((is_faq(parse.intent) and answered) or praised)
+    # nor is a statement that the intent model barely files under an FAQ (below `complaint_faq_sure`:
+    # "送货速度慢，而且实货没得照片好" as the delivery-tracking FAQ at 0.25): an FAQ answers a question
+    asked = is_question(text) or parse.confidence >= settings.complaint_faq_sure
+    disagrees = sure and ((is_faq(parse.intent) and answered and asked) or praised)
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
 
