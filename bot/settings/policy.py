@@ -71,6 +71,9 @@ class PolicySettings:
     praise_tone_strong: float = 0.85  # ... that overrules an FAQ the intent model is sure of
     praise_faq_sure: float = 0.4  # an FAQ below this confidence yields to the ordinary praise tone
     complaint_faq_sure: float = 0.3  # ... and a statement's FAQ below this, to the ordinary complaint tone
+    review_chars: int = 25  # a statement this long is a review: the tone model's verdict stands
+    review_tone: float = 0.5  # ... from this tone
+    review_faq_sure: float = 0.7  # ... unless the intent model is this sure of an FAQ
     # a question that names a person ("人工客服几点上班？") and that the intent model answers with an
     # FAQ from this confidence asks about the agents, not for one: it gets the FAQ, not a handoff
     human_faq_sure: float = 0.9
