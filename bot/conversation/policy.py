@@ -290,8 +290,10 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
         and confidence >= limits.answer_intent
     verdict = None if asks or (is_faq(intent) and confidence >= settings.review_faq_sure) \
         else review_verdict(parse, text, settings)
-    if verdict is not None and not said_complaint(text, settings):
-        return verdict, max(parse.complaint_tone if verdict == "complain" else parse.praise_tone, limits.answer_intent)
+    if verdict == "complain":
+        return verdict, max(parse.complaint_tone, limits.answer_intent)
+    if verdict == "praise" and not said_complaint(text, settings):  # a complaint said in words wins
+        return verdict, max(parse.praise_tone, limits.answer_intent)
     if not asks and complains(parse, text, settings, limits):
         return "complain", max(confidence if intent == "complain" else parse.complaint_tone, limits.answer_intent)
     if not asks and praises(parse, text, settings, limits):
