@@ -64,6 +64,13 @@ responses:
 """
 
 
+def _asked(env: dict[str, str], *texts: str) -> list[dict]:
+    """`carebot ask --json` of the texts: one row (text, intent, confidence, action, reply) per text."""
+    result = run_carebot(["ask", "--json", *texts], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
 def train_tiny(tmp_path: Path, faqs: str) -> tuple[dict[str, str], str]:
     """A tiny model of its own with these FAQs in place of the tiny set's: its env and what
     `carebot train` printed."""
@@ -141,8 +148,7 @@ def test_a_customer_reusing_an_faqs_key_term_is_answered_with_that_faq(tmp_path:
     env, _ = train_tiny(tmp_path, BROKER_FAQS)
     asked = {"办转托管多久": "faq/custody_transfer", "转账几天能到": "faq/transfer_arrival",
              "开户费多少": "faq/account_open", "网上开户行吗": "faq/account_open"}
-    result = run_carebot(["ask", "--json", *asked], env)
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *asked)
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
@@ -190,8 +196,7 @@ def test_a_customer_asking_in_the_words_of_an_faqs_answer_is_answered_with_that_
     env, _ = train_tiny(tmp_path, CARD_FAQS)
     asked = {"余额低于三百扣多少钱": "faq/card_fee", "日均余额不够会扣费吗": "faq/card_fee",
              "新卡支持闪付不": "faq/replace_card"}
-    result = run_carebot(["ask", "--json", *asked], env)
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *asked)
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
@@ -202,8 +207,7 @@ def test_a_typo_of_a_pinyin_input_method_is_heard_as_the_word_it_stands_for(tmp_
     The other typos were understood before too, from the words around them."""
     env, _ = train_tiny(tmp_path, CARD_FAQS)
     asked = {"管里费多少": "faq/card_fee", "卡丢了要挂湿": "faq/lost_card", "芯片读步出来": "faq/replace_card"}
-    result = run_carebot(["ask", "--json", *asked, "怎么挂湿"], env)
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *asked, "怎么挂湿")
     assert [(r["action"], r["intent"]) for r in rows[:3]] == [("answer_faq", faq) for faq in asked.values()], rows
     # the typo is the one content word, and jieba, not knowing it, cuts it into 怎么 / 挂 / 湿: the two lone
     # characters together sound like the taught 挂失, so it is not declined as about something never taught
@@ -216,9 +220,7 @@ def test_a_request_about_something_never_taught_is_declined(trained_model: Path,
     the Olympics one of ours: none of its content words was ever taught."""
     env = carebot_env(tmp_path / "home")
     texts = ["奥运会下一届在哪", "买房首付要多少", "运费怎么算 满多少包邮"]
-    result = run_carebot(["ask", "--json", *texts], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *texts)
     assert [r["action"] for r in rows] == ["decline", "decline", "answer_faq"]
 
 
@@ -228,9 +230,7 @@ def test_a_command_to_a_phone_assistant_is_declined(trained_model: Path, tmp_pat
     which it knew from reviews) or the account-login FAQ ("短信"); a decline is the answer."""
     env = carebot_env(tmp_path / "home")
     texts = ["打开收音机", "茅台股价", "打电话给王五", "查看未读短信"]
-    result = run_carebot(["ask", "--json", *texts], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *texts)
     assert [r["action"] for r in rows] == ["decline"] * len(texts), rows
 
 
@@ -240,9 +240,7 @@ def test_a_terse_question_about_a_late_parcel_gets_the_tracking_answer(trained_m
     acknowledgement "收到"), and these got the invoice and the restock FAQs."""
     env = carebot_env(tmp_path / "home")
     texts = ["一直没收到啊", "東西還沒到", "货怎么还没到"]
-    result = run_carebot(["ask", "--json", *texts], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *texts)
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", "faq/delivery_tracking")] * len(texts), rows
 
 
@@ -253,9 +251,7 @@ def test_faq_paraphrases_in_other_words_are_answered(trained_model: Path, tmp_pa
     env = carebot_env(tmp_path / "home")
     asked = {"报销要用的凭证怎么弄": "faq/invoice", "东西啥时候能寄出来": "faq/shipping_time",
              "昨天下单今天便宜了五十": "faq/price_protection"}
-    result = run_carebot(["ask", "--json", *asked], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *asked)
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
@@ -293,9 +289,7 @@ def test_a_calm_report_of_a_problem_is_not_a_complaint(trained_model: Path, tmp_
     calm = ["体检预约的日子有事去不了", "网课视频一直加载不出来", "还款日过了一天才还上"]
     unhappy = ["房卡消磁了三次 前台还让我自己下楼去弄 什么服务", "体检预约改了三次期 每次都说系统问题 太耽误事了",
                "额度莫名其妙被降 也不给个说法"]
-    result = run_carebot(["ask", "--json", *calm, *unhappy], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
+    actions = [row["action"] for row in _asked(env, *calm, *unhappy)]
     assert [a == "open_ticket" for a in actions] == [False] * len(calm) + [True] * len(unhappy), actions
 
 
@@ -304,9 +298,7 @@ def test_a_question_about_the_agents_is_answered_and_a_request_for_one_is_handed
     """"人工客服几点上班？", the service-hours FAQ's own question, was handed to a person because it
     says 人工客服; it asks when they work. Asking whether one is there is asking for one."""
     env = carebot_env(tmp_path / "home")
-    result = run_carebot(["ask", "--json", "人工客服几点上班？", "真人客服什么时候在", "人工客服在吗", "转人工"], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, "人工客服几点上班？", "真人客服什么时候在", "人工客服在吗", "转人工")
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", "faq/service_hours")] * 2 + \
         [("handoff", "request_human")] * 2, rows
 
@@ -325,9 +317,7 @@ def test_a_long_review_is_judged_by_its_end_too(trained_model: Path, tmp_path: P
     unhappy = LONG_DESCRIPTION + "结果用了半个月就开始自动重启，一天重启好几次，送去售后说要等一个月，非常失望，不推荐大家买。"
     happy = LONG_DESCRIPTION + "总的来说非常满意，性价比很高，五星好评。"
     assert len(unhappy) > 240 and len(happy) > 240
-    result = run_carebot(["ask", "--json", unhappy, happy], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert [json.loads(line)["action"] for line in result.stdout.splitlines()] == ["open_ticket", "thank_praise"]
+    assert [row["action"] for row in _asked(env, unhappy, happy)] == ["open_ticket", "thank_praise"]
 
 
 def test_a_customers_acknowledgement_is_smalltalk_not_a_complaint(trained_model: Path, tmp_path: Path):
@@ -336,9 +326,7 @@ def test_a_customers_acknowledgement_is_smalltalk_not_a_complaint(trained_model:
     model, learned from reviews, hears 没有 as one). A short complaint is still one."""
     env = carebot_env(tmp_path / "home")
     said = {"知道啦": "thanks", "收到啦": "thanks", "是的呀": "thanks", "没有": "goodbye"}
-    result = run_carebot(["ask", "--json", *said, "菜都凉了"], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _asked(env, *said, "菜都凉了")
     assert [(r["action"], r["intent"]) for r in rows] == \
         [*(("smalltalk", intent) for intent in said.values()), ("open_ticket", "complain")]
 
@@ -351,9 +339,7 @@ def test_a_slow_delivery_is_a_complaint_though_reviews_mostly_praise_delivery_sp
     same aspect is still thanked."""
     env = carebot_env(tmp_path / "home")
     said = ["送货速度慢，而且实货没得照片好", "外卖送餐速度慢得很", "快递小哥送货速度真快 点赞"]
-    result = run_carebot(["ask", "--json", *said], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
+    actions = [row["action"] for row in _asked(env, *said)]
     assert actions == ["open_ticket", "open_ticket", "thank_praise"]
 
 
@@ -366,6 +352,4 @@ def test_todays_slang_is_praise_or_a_complaint_as_meant(trained_model: Path, tmp
     env = carebot_env(tmp_path / "home")
     said = {"这家的烤肠yyds": "thank_praise", "耳机音质绝绝子 回购": "thank_praise",
             "拉胯 一用就卡": "open_ticket", "翻车了 颜色完全不对": "open_ticket"}
-    result = run_carebot(["ask", "--json", *said], env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert [json.loads(line)["action"] for line in result.stdout.splitlines()] == list(said.values())
+    assert [row["action"] for row in _asked(env, *said)] == list(said.values())
