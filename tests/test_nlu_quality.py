@@ -303,6 +303,25 @@ def test_a_question_about_the_agents_is_answered_and_a_request_for_one_is_handed
         [("handoff", "request_human")] * 2, rows
 
 
+def test_a_customer_left_without_a_reply_or_asking_for_a_call_back_is_handed_to_a_person(trained_model: Path,
+                                                                                          tmp_path: Path):
+    """Nobody answering, or a call back, is a request for a person. They were declined as out of scope
+    ("I can't help with that" to a customer already waiting), or given the tracking FAQ."""
+    env = carebot_env(tmp_path / "home")
+    rows = _asked(env, "人呢 怎么不回消息", "一直没人回我", "回个电话给我")
+    assert [(r["action"], r["intent"]) for r in rows] == [("handoff", "request_human")] * 3, rows
+
+
+def test_an_everyday_short_question_gets_its_faq(trained_model: Path, tmp_path: Path):
+    """The commonest chat questions, asked in a few words no example uses: "有什么活动吗" and "不想要了"
+    were declined, "大概多久能到" got the restock FAQ, "我的订单发了吗" the cancel-order FAQ."""
+    env = carebot_env(tmp_path / "home")
+    asked = {"我的订单发了吗": "faq/shipping_time", "大概多久能到": "faq/shipping_time",
+             "有什么活动吗": "faq/coupon", "不想要了": "faq/cancel_order"}
+    rows = _asked(env, *asked)
+    assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()], rows
+
+
 LONG_DESCRIPTION = ("收到货第一天就拆开了，包装很严实，配件也齐全。"
                     "我平时主要用来看视频、回消息、偶尔打打游戏，屏幕亮度在室外也够用，指纹解锁反应很快。系统自带的软件不多，"
                     "卸载起来也方便。拍照白天还可以，晚上噪点多一点，不过这个价位也能理解。外放音量挺大，看电视剧的时候"
