@@ -247,6 +247,12 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
     for text in ("配置不满意", "衣服少发了一件"):
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
+    # nor a fault asked about: a shopper's question before buying ("这件会掉色吗" was a ticket by the keyword
+    # alone, whatever the models said); the same fault said is one
+    for text in ("这件会掉色吗", "起球吗", "有异味吗？", "洗了会缩水么"):
+        assert decide(parse("faq/exchange", 0.9), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
+    for text in ("洗了一次就掉色了", "才穿两天就起球 有异味"):
+        assert decide(parse("faq/exchange", 0.9), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
     # a harm feared is still a safety matter, and urgent
     d = decide(parse("faq/invoice", 0.9), "孩子吃完担心过敏了", ThreadState(), SETTINGS, FAQS)
     assert d.action == "open_ticket" and complaint_priority("孩子吃完担心过敏了", SETTINGS) == "urgent"

@@ -38,6 +38,8 @@ _FEARS = ("以为", "担心", "怕", "如果", "要是", "假如", "万一")
 _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
 
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
+# a fault asked about is no verdict: a shopper asks "这件会掉色吗", "起球吗", "有异味吗" before buying
+_ASKED = re.compile(r"[了的呢]?[吗么嘛]")
 
 
 # a request for a person is declined only in so many words: "能不能转人工" and "为什么还不转人工"
@@ -52,12 +54,14 @@ def _denied(text: str, start: int, negations: tuple[str, ...]) -> bool:
                for word in negations)
 
 
-def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NEGATIONS) -> bool:
-    """Whether the text says one of the words (not merely denies it)."""
+def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NEGATIONS,
+             asked_is_said: bool = True) -> bool:
+    """Whether the text says one of the words (not merely denies it, nor, unless `asked_is_said`, only
+    asks about it: "这件会掉色吗")."""
     for word in words:
         start = text.find(word) if word else -1
         while start >= 0:
-            if not _denied(text, start, negations):
+            if not _denied(text, start, negations) and (asked_is_said or not _ASKED.match(text, start + len(word))):
                 return True
             start = text.find(word, start + 1)
     return False
@@ -72,9 +76,10 @@ _NOT_VERDICTS = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|�
 
 def keywords_complain(text: str, settings: Settings) -> bool:
     """Whether a complaint, urgent or safety keyword is said (not denied, nor, for a complaint, only
-    feared)."""
+    feared or asked about)."""
     verdicts = _NOT_VERDICTS.sub(" ", text)
-    return mentions(verdicts, settings.complaint_keywords, _NEGATIONS + _FEARS) or urgent_said(text, settings)
+    return mentions(verdicts, settings.complaint_keywords, _NEGATIONS + _FEARS, asked_is_said=False) \
+        or urgent_said(text, settings)
 
 
 def urgent_said(text: str, settings: Settings) -> bool:
