@@ -68,10 +68,10 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
 
 
 # words that hold a complaint keyword but say no verdict: rubbish itself (a rider who took the rubbish down is
-# praised, "骑手还帮我扔了垃圾 太暖了"; spam is a carrier's FAQ, "天天收到垃圾短信 能屏蔽吗"), and 上当 across two
-# words ("早上当镜子用了一下", "网上当当买的")
+# praised, "骑手还帮我扔了垃圾 太暖了"; spam is a carrier's FAQ, "天天收到垃圾短信 能屏蔽吗"), 上当 across two
+# words ("早上当镜子用了一下", "网上当当买的"), and worth asked or waved away ("值不值得买", "这点小事不值一提")
 _NOT_VERDICTS = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|邮件|广告)|(?:扔|倒|丢|带|收|清|拎|捡)(?:了|走|下)*垃圾"
-                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当|缺少")
+                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当|缺少|值不值|不值一提")
 
 
 def keywords_complain(text: str, settings: Settings) -> bool:
