@@ -256,7 +256,7 @@ def test_praise_is_thanked_and_any_dissatisfaction_wins():
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
     # nor a fault asked about: a shopper's question before buying ("这件会掉色吗" was a ticket by the keyword
     # alone, whatever the models said); the same fault said is one
-    for text in ("这件会掉色吗", "起球吗", "有异味吗？", "洗了会缩水么"):
+    for text in ("这件会掉色吗", "起球吗", "有异味吗？", "洗了会缩水么", "噪音大不大"):
         assert decide(parse("faq/exchange", 0.9), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
     for text in ("洗了一次就掉色了", "才穿两天就起球 有异味"):
         assert decide(parse("faq/exchange", 0.9), text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text
@@ -322,6 +322,12 @@ def test_a_question_is_not_praise_because_it_sounds_happy():
     for text in ("五一去桂林 住哪里比较方便", "哪家奶茶最好喝", "你们家的东西真好 有实体店吗"):
         d = decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS)
         assert d.action != "thank_praise", text
+    # nor is an A-not-A question about the goods (the default model thanked both), while praise said twice is
+    # praise
+    for text in ("辣不辣", "这个甜不甜"):
+        assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action != "thank_praise", text
+    for text in ("不错不错 会再来的", "好吃好吃"):
+        assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "thank_praise", text
     # a long review that uses a question word in passing is still praise
     review = "很不错的一家五星的酒店,房间很大,设施也很新,位置在金融中心,去哪里都很方便,以后会考虑再次入住的."
     assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"

@@ -38,8 +38,13 @@ _FEARS = ("以为", "担心", "怕", "如果", "要是", "假如", "万一")
 _NEGATION_REACH = 2  # characters between the negation and the keyword ("没有一点异味")
 
 _CLAUSE_END = re.compile(r"[\s,.!?;:，。！？；：、~]")
-# a fault asked about is no verdict: a shopper asks "这件会掉色吗", "起球吗", "有异味吗" before buying
+# a fault asked about is no verdict: a shopper asks "这件会掉色吗", "起球吗", "有异味吗", "噪音大不大" before buying
 _ASKED = re.compile(r"[了的呢]?[吗么嘛]")
+
+
+def _asked(text: str, word: str, end: int) -> bool:
+    """Whether the word that ends at `end` is asked about: a question particle or A-not-A after it."""
+    return bool(_ASKED.match(text, end)) or text.startswith("不" + word[-1], end)
 
 
 # a request for a person is declined only in so many words: "能不能转人工" and "为什么还不转人工"
@@ -61,7 +66,7 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
     for word in words:
         start = text.find(word) if word else -1
         while start >= 0:
-            if not _denied(text, start, negations) and (asked_is_said or not _ASKED.match(text, start + len(word))):
+            if not _denied(text, start, negations) and (asked_is_said or not _asked(text, word, start + len(word))):
                 return True
             start = text.find(word, start + 1)
     return False
@@ -187,10 +192,11 @@ def tone_readable(text: str) -> bool:
 
 # a message that asks something is not praise, however warm its words ("哪家奶茶最好喝",
 # "五一去桂林 住哪里比较方便"): a question mark or particle at its end, or, in a short chat
-# message, a question word (long reviews use them in passing: "去哪里都很方便")
+# message, a question word or an A-not-A question (能不能, 有没有, "辣不辣" is no praise; "不错不错" and
+# "没有没有" are none) (long reviews use them in passing: "去哪里都很方便")
 _ENDS_ASKING = re.compile(r"([?？]|[吗嘛么][\s,.!~，。！…]*)$")
 _QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|什么时候|几时|"
-                             r"是否|能否|可否|能不能|可不可以|有没有|会不会|要不要|是不是")
+                             r"是否|能否|可否|(?<![不没])(?![不没])([\u4e00-\u9fff])[不没]\1")
 _SHORT_MESSAGE = 25  # characters
 
 
