@@ -342,6 +342,15 @@ def test_asking_for_a_person_or_a_status_is_never_a_complaint():
         assert d.intent == intent
 
 
+def test_praise_for_the_handling_of_a_problem_is_not_a_status_question():
+    """"处理问题很快 给你们点赞" got a ticket-status lookup: the intent model said ticket_status and it
+    names the handling (处理). Said with strong praise, it is praise; asked, it is still a status question."""
+    thanked = parse("ticket_status", 0.6, praise=0.93)
+    assert decide(thanked, "处理问题很快 给你们点赞", ThreadState(), SETTINGS, FAQS).action == "thank_praise"
+    assert decide(thanked, "处理得怎么样了？", ThreadState(), SETTINGS, FAQS).action == "ticket_status"
+    assert decide(replace(thanked, tone={"complaint": 0.0, "praise": 0.5}), "问题处理了吗 进度呢", ThreadState(),
+                  SETTINGS, FAQS).action == "ticket_status"
+
 def test_thresholds_come_from_the_models_calibration_unless_a_setting_overrides_them():
     calibrated = replace(Settings.from_env({}), faq_threshold=None, intent_threshold=None, oos_similarity=None)
     few_shot = {"answer_threshold": 0.2, "oos_similarity": 0.05}

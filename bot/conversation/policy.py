@@ -210,6 +210,12 @@ _PROGRESS = re.compile(r"进度|进展|结果|状态|处理|回复|回电|跟进
                        re.IGNORECASE)
 
 
+def thanks_for_handling(parse: Parse, text: str, settings: Settings) -> bool:
+    """Whether a message that names the handling of a problem praises it ("处理问题很快 给你们点赞": praise
+    tone 0.93) rather than asks how far it got: a statement the tone model hears as strong praise."""
+    return parse.praise_tone >= settings.praise_tone_strong and not is_question(text)
+
+
 def asks_progress(text: str) -> bool:
     """Whether a message the intent model takes for a ticket-status question asks one: "我要投诉"
     declares a complaint, "投诉进度" and "我的投诉处理得怎么样了" ask about one."""
@@ -297,7 +303,8 @@ def resolve_intent(parse: Parse, text: str, settings: Settings) -> tuple[str, fl
     if asks_for_person(text, settings) and not asks_about_people(parse, text, settings):
         # named a person: gets one, whatever else the message says
         return "request_human", max(confidence if intent == "request_human" else 0.0, limits.answer_intent)
-    asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text))) \
+    asks = (intent == "request_human" or (intent == "ticket_status" and asks_progress(text)
+                                          and not thanks_for_handling(parse, text, settings))) \
         and confidence >= limits.answer_intent
     verdict = None if asks or (is_faq(intent) and confidence >= settings.review_faq_sure) \
         else review_verdict(parse, text, settings)
