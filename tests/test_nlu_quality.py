@@ -312,6 +312,14 @@ def test_a_customer_left_without_a_reply_or_asking_for_a_call_back_is_handed_to_
     assert [(r["action"], r["intent"]) for r in rows] == [("handoff", "request_human")] * 3, rows
 
 
+def test_a_question_about_the_product_that_no_faq_answers_is_declined(trained_model: Path, tmp_path: Path):
+    """A product's material, battery or fitting is no FAQ of the demo set: these got the authenticity,
+    warranty, restock and exchange FAQs. Declined, the customer is offered a person and the admin sees a miss."""
+    env = carebot_env(tmp_path / "home")
+    rows = _asked(env, "纯棉的吗", "电池能用多久", "会透吗", "需要自己安装吗")
+    assert [r["action"] for r in rows] == ["decline"] * 4, rows
+
+
 def test_an_everyday_short_question_gets_its_faq(trained_model: Path, tmp_path: Path):
     """The commonest chat questions, asked in a few words no example uses: "有什么活动吗" and "不想要了"
     were declined, "大概多久能到" got the restock FAQ, "我的订单发了吗" the cancel-order FAQ."""
