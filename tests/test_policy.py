@@ -338,6 +338,15 @@ def test_a_question_is_not_praise_because_it_sounds_happy():
     assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"
 
 
+def test_asking_to_be_called_back_is_asking_for_a_person():
+    """"能打电话给我吗 打字说不清楚" was declined (out_of_scope 0.19), "请安排客服给我回个电话" answered with the
+    service hours. Declining a call back is a request for none."""
+    for text in ("能打电话给我吗 打字说不清楚", "请安排客服给我回个电话", "有空给我打个电话"):
+        d = decide(parse("out_of_scope", 0.19), text, ThreadState(), SETTINGS, FAQS)
+        assert (d.action, d.intent) == ("handoff", "request_human"), text
+    assert decide(parse("thanks", 0.9), "不用回电话了 谢谢", ThreadState(), SETTINGS, FAQS).action != "handoff"
+
+
 def test_asking_for_a_person_or_a_status_is_never_a_complaint():
     for intent in ("request_human", "ticket_status"):
         d = decide(parse(intent, 0.9, complaint=0.95), "投诉了三天没人理 我要找人工", ThreadState(), SETTINGS, FAQS)
