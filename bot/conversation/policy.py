@@ -195,7 +195,7 @@ def tone_readable(text: str) -> bool:
 # message, a question word or an A-not-A question (能不能, 有没有, "辣不辣" is no praise; "不错不错" and
 # "没有没有" are none) (long reviews use them in passing: "去哪里都很方便")
 _ENDS_ASKING = re.compile(r"([?？]|[吗嘛么][\s,.!~，。！…]*)$")
-_QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|什么时候|几时|"
+_QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|什么时候|什么时间|几时|"
                              r"是否|能否|可否|(?<![不没])(?![不没])([\u4e00-\u9fff])[不没]\1")
 _SHORT_MESSAGE = 25  # characters
 
