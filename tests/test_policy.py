@@ -344,7 +344,10 @@ def test_asking_to_be_called_back_is_asking_for_a_person():
     for text in ("能打电话给我吗 打字说不清楚", "请安排客服给我回个电话", "有空给我打个电话"):
         d = decide(parse("out_of_scope", 0.19), text, ThreadState(), SETTINGS, FAQS)
         assert (d.action, d.intent) == ("handoff", "request_human"), text
-    assert decide(parse("thanks", 0.9), "不用回电话了 谢谢", ThreadState(), SETTINGS, FAQS).action != "handoff"
+    assert decide(parse("thanks", 0.9), "不用给我回个电话了 谢谢", ThreadState(), SETTINGS, FAQS).action != "handoff"
+    # a call not returned is a complaint, not a request
+    assert decide(parse("complain", 0.8, complaint=0.9), "客服从来不回电话 太差了", ThreadState(), SETTINGS,
+                  FAQS).action == "open_ticket"
 
 
 def test_asking_for_a_person_or_a_status_is_never_a_complaint():

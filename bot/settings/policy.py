@@ -43,7 +43,7 @@ DEFAULT_COMPLAINT_KEYWORDS = (
 # a customer who names a person ("转人工，订单一直没发货") gets one, whatever else the message is about; so
 # does one who asks to be called back
 DEFAULT_HUMAN_KEYWORDS = ("转人工", "人工客服", "找人工", "要人工", "接人工", "真人客服", "找真人", "接真人",
-                          "回电话", "回个电话", "打电话给我", "给我打电话", "给我打个电话", "电话联系我")
+                          "回个电话", "打电话给我", "给我打电话", "给我打个电话", "电话联系我")
 DEFAULT_SAFETY_KEYWORDS = (
     "过敏", "受伤", "起火", "着火", "冒烟", "漏电", "触电", "爆炸", "烫伤", "划伤",
     "中毒", "送医", "住院", "流血",
