@@ -75,6 +75,14 @@ async def test_a_batch_scores_each_text_as_if_it_were_alone(pool: NluPool):
         assert batched.similarity == pytest.approx(single.similarity, abs=1.5e-4)
 
 
+async def test_a_text_starting_with_a_slash_is_read_by_the_models(pool: NluPool):
+    """Rasa takes "/complain" for an intent typed by hand and skips the models: "/ 怎么退货" was declined."""
+    said, slashed, named = await pool.parse(["怎么退货", " / /怎么退货", "/complain"])
+    assert (slashed.intent, slashed.confidence) == (said.intent, pytest.approx(said.confidence, abs=2e-4))
+    assert said.intent == "faq/return_policy"
+    assert named.tone is not None and named.confidence < 1.0  # the shortcut sets no tone and 1.0
+
+
 async def test_worker_rejects_bad_requests(pool: NluPool):
     async with aiohttp.ClientSession() as http:
         for body in (b"not json", json.dumps({"texts": "一句话"}).encode(), json.dumps({"texts": []}).encode()):

@@ -10,7 +10,7 @@ def test_full_width_becomes_half_width_and_lower_case():
 
 
 def test_weibo_noise_is_stripped():
-    text = "回复@小王:#双十一# @品牌官方客服 我的快递到哪了 http://t.cn/A6abcd [怒]"
+    text = "回复@小王:#双十一# @品牌官方客服 我的快递到哪了 http://t.cn/A6abcd [doge]"
     assert normalise(text) == "我的快递到哪了"
 
 
@@ -37,6 +37,18 @@ def test_emoji_with_a_verdict_is_read_as_a_word():
     assert normalise("👍👍👍") == "赞 赞 赞" and is_meaningful(normalise("👍👍👍"))
     assert normalise("退款😡到账了吗") == "退款 生气 到账了吗"
     assert normalise("🤮") == "恶心" and normalise("♥♥") == "喜欢 喜欢"
+
+
+def test_platform_emoticons_with_a_verdict_are_read_as_a_word_and_the_rest_dropped():
+    """WeChat and Weibo send their own emoticons as text: "[强][强][强]" is "👍👍👍", and was declined as
+    saying nothing; an older WeChat client's "/::@" (angry) made the message start with "/"."""
+    assert normalise("[强][强][强]") == "赞 赞 赞" and normalise("[Good]") == "赞"
+    assert normalise("/:strong/:strong") == "赞 赞" and normalise("/:weak") == "差评"
+    assert normalise("/::@ 东西坏了 退货") == "生气 东西坏了 退货"
+    assert normalise("质量太差了[怒]") == "质量太差了 生气" and normalise("[心碎]") == "失望"
+    assert normalise("/::)谢谢[玫瑰] 收到了[OK]") == "谢谢 收到了"
+    assert normalise("/::-O困了") == "困了"  # the longest code: not "/::-" and an "O"
+    assert not is_meaningful(normalise("[微笑][捂脸]/::)"))
 
 
 def test_a_row_of_stars_is_a_rating_of_its_filled_stars():

@@ -17,7 +17,6 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(?:回复|回覆|//)\s*@[^:：\s]+[:：]\s*")
 _MENTION = re.compile(r"@[\w\u4e00-\u9fff\-·]{1,30}")
 _TOPIC = re.compile(r"#[^#\n]{1,50}#")
-_WEIBO_EMOTICON = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]")
 _PUNCT_RUN = re.compile(r"([!?.,;:~\-_=*。，！？、…~]+)")
 _CHAR_RUN = re.compile(r"(.)\1{3,}")
 _SPACES = re.compile(r"\s+")
@@ -52,6 +51,37 @@ _FILLED_STARS = "⭐🌟★"
 _STAR_COUNTS = "一两三四五"
 
 
+# the platforms' own emoticons arrive as text: "[强]" (WeChat) and "[赞]" (Weibo), "/:strong" and "/::@" from
+# older WeChat clients. Those with a verdict are read as a word, like the emoji above ("[强][强][强]" is praise, as
+# "👍👍👍" is); the rest are noise. Unread, an old code made a message start with "/", which Rasa takes for an
+# intent typed by hand (bot/nlu/worker.py)
+_EMOTICON_WORDS = {"强": "赞", "赞": "赞", "good": "赞", "666": "赞", "鼓掌": "棒", "威武": "棒", "给力": "给力",
+                   "爱心": "喜欢", "心": "喜欢", "爱你": "喜欢", "示爱": "喜欢", "弱": "差评", "差劲": "差评",
+                   "发怒": "生气", "怒": "生气", "怒骂": "生气", "咒骂": "生气", "抓狂": "生气", "怄火": "生气",
+                   "吐": "恶心", "鄙视": "鄙视", "心碎": "失望", "伤心": "失望", "失望": "失望", "无语": "无语"}
+_EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z0-9]{1,8})\]")
+_OLD_WECHAT_WORDS = {"/:strong": "赞", "/:handclap": "棒", "/:heart": "喜欢", "/:lvu": "喜欢", "/:showlove": "喜欢",
+                     "/:love": "喜欢", "/:weak": "差评", "/:bad": "差评", "/::@": "生气", "/::Q": "生气",
+                     "/::-S": "生气", "/:<O>": "生气", "/::T": "恶心", "/:>-|": "鄙视", "/:break": "失望"}
+_OLD_WECHAT_NOISE = (
+    "/::)", "/::~", "/::B", "/::|", "/:8-)", "/::<", "/::$", "/::X", "/::Z", "/::'(", "/::-|", "/::P", "/::D",
+    "/::O", "/::(", "/::+", "/:--b", "/:,@P", "/:,@-D", "/::d", "/:,@o", "/::g", "/:|-)", "/::!", "/::L",
+    "/::>", "/::,@", "/:,@f", "/:?", "/:,@x", "/:,@@", "/::8", "/:,@!", "/:!!!", "/:xx", "/:bye", "/:wipe",
+    "/:dig", "/:&-(", "/:B-)", "/:<@", "/:@>", "/::-O", "/:P-(", "/::'|", "/:X-)", "/::*", "/:@x", "/:8*",
+    "/:pd", "/:<W>", "/:beer", "/:basketb", "/:oo", "/:coffee", "/:eat", "/:pig", "/:rose", "/:fade", "/:cake",
+    "/:li", "/:bome", "/:kn", "/:footb", "/:ladybug", "/:shit", "/:moon", "/:sun", "/:gift", "/:hug", "/:share",
+    "/:v", "/:@)", "/:jj", "/:@@", "/:no", "/:ok", "/:<L>", "/:jump", "/:shake", "/:circle", "/:kotow",
+    "/:turn", "/:skip", "/:oY")
+# the longest code first: "/::-O" is not "/::-" and an "O"
+_OLD_WECHAT = re.compile("|".join(re.escape(code) for code in sorted(
+    (*_OLD_WECHAT_WORDS, *_OLD_WECHAT_NOISE), key=len, reverse=True)))
+
+
+def _emoticons(text: str) -> str:
+    text = _OLD_WECHAT.sub(lambda m: f" {_OLD_WECHAT_WORDS.get(m.group(0), '')} ", text)
+    return _EMOTICON.sub(lambda m: f" {_EMOTICON_WORDS.get(m.group(1).lower(), '')} ", text)
+
+
 def _star_rating(match: re.Match[str]) -> str:
     filled = sum(match.group(0).count(star) for star in _FILLED_STARS)
     return f" {_STAR_COUNTS[min(filled, 5) - 1]}星 " if filled else " "
@@ -80,9 +110,9 @@ def normalise(text: str, max_chars: int = 200) -> str:
     text = _strip_controls(text)
     text = _REPLY_PREFIX.sub(" ", text)
     text = _URL.sub(" ", text)
+    text = _emoticons(text)
     text = _TOPIC.sub(" ", text)
     text = _MENTION.sub(" ", text)
-    text = _WEIBO_EMOTICON.sub(" ", text)
     text = _converter().convert(text)
     text = _PUNCT_RUN.sub(_collapse_punctuation, text)
     text = _CHAR_RUN.sub(lambda m: m.group(1) * 3, text)

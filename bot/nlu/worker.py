@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -43,6 +44,16 @@ from bot.nlu.names import from_rasa  # noqa: E402
 
 MAX_BATCH = 64
 MAX_TEXTS_PER_REQUEST = 256
+
+
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
+
+
+def _as_said(text: str) -> str:
+    """The text without leading slashes. Rasa reads a message that starts with "/" as an intent typed by
+    hand ("/greet", "/complain@0.9"), skipping the models: "/ 怎么退货" was declined, "/complain" filed
+    under the intent it names. A customer's message is always to be understood."""
+    return _LEADING_SLASHES.sub("", text)
 
 
 def policy_calibration(calibration: dict[str, Any]) -> dict[str, float]:
@@ -111,7 +122,7 @@ class Parser:
         processor = self._agent.processor
         target = processor.model_metadata.nlu_target
         outputs = processor.graph_runner.run(
-            inputs={"__message__": [UserMessage(text) for text in texts], "__tracker__": None},
+            inputs={"__message__": [UserMessage(_as_said(text)) for text in texts], "__tracker__": None},
             targets=[target],
         )[target]
         results = []
