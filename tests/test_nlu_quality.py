@@ -330,6 +330,16 @@ def test_an_everyday_short_question_gets_its_faq(trained_model: Path, tmp_path: 
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()], rows
 
 
+def test_a_message_in_cantonese_is_understood(trained_model: Path, tmp_path: Path):
+    """Hong Kong customers write Cantonese, which no training example is in; `normalise` makes it Mandarin.
+    Before, "係唔係正貨嚟㗎" and "點解你哋成日都唔覆人" were taken for asking whether the bot is a robot."""
+    env = carebot_env(tmp_path / "home")
+    asked = {"你哋啲衫係唔係正貨嚟㗎": ("answer_faq", "faq/authenticity"), "點解你哋成日都唔覆人": ("open_ticket", "complain"),
+             "可唔可以寄去澳門": ("answer_faq", "faq/delivery_area"), "我要搵真人傾": ("handoff", "request_human")}
+    rows = _asked(env, *asked)
+    assert [(r["action"], r["intent"]) for r in rows] == list(asked.values()), rows
+
+
 LONG_DESCRIPTION = ("收到货第一天就拆开了，包装很严实，配件也齐全。"
                     "我平时主要用来看视频、回消息、偶尔打打游戏，屏幕亮度在室外也够用，指纹解锁反应很快。系统自带的软件不多，"
                     "卸载起来也方便。拍照白天还可以，晚上噪点多一点，不过这个价位也能理解。外放音量挺大，看电视剧的时候"

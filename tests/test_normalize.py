@@ -51,6 +51,16 @@ def test_platform_emoticons_with_a_verdict_are_read_as_a_word_and_the_rest_dropp
     assert not is_meaningful(normalise("[微笑][捂脸]/::)"))
 
 
+def test_cantonese_becomes_the_mandarin_the_models_read():
+    """No training example is Cantonese: "係唔係正貨嚟㗎" was taken for asking whether the bot is a robot."""
+    assert normalise("你哋啲衫係唔係正貨嚟㗎?") == "你们些衫是不是正货?"
+    assert normalise("點解我嘅退款仲未到") == "为什么我的退款还没到"
+    assert normalise("唔該轉真人") == "请转真人" and normalise("唔該晒") == "谢谢" and normalise("唔好意思") == "不好意思"
+    # Mandarin written with the same characters stays as it is
+    for mandarin in ("需本人到网点解锁", "唔,还可以", "关系不大", "申请仲裁", "然而家里没人", "听日语歌"):
+        assert normalise(mandarin) == mandarin
+
+
 def test_a_row_of_stars_is_a_rating_of_its_filled_stars():
     """Read as emoji, "★☆☆☆☆" was noise and the message was declined as saying nothing."""
     assert normalise("★☆☆☆☆") == "一星" and normalise("★★☆☆☆ 质量一般") == "两星 质量一般"
