@@ -104,6 +104,13 @@ def test_threat_keywords_catch_complaints_the_model_missed():
             == "open_ticket", text
     for text in ("值不值得买", "线头这点小事不值一提 整体很满意"):
         assert decide(parse("praise", 0.6, praise=0.77), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
+    # price and workmanship judged and a customer lost, beside praise or a price FAQ (reviews a helper wrote: the
+    # default model thanked or answered them); asked about, they are no verdict
+    for text in ("还可以吧,就是价格偏高,性价比一般", "苹果口感很面,一点都不脆,不会回购", "线头超多 做工很粗糙", "外观也一般般"):
+        assert decide(parse("faq/price_protection", 0.53, complaint=0.6, praise=0.4), text, ThreadState(), SETTINGS,
+                      FAQS).action == "open_ticket", text
+    for text in ("性价比高吗", "做工粗糙吗", "这款会不会不划算", "以后还会回购吗", "做工一点也不粗糙"):
+        assert decide(parse("praise", 0.6, praise=0.77), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
 
 
 def test_a_statement_barely_filed_under_an_faq_is_heard_by_the_ordinary_complaint_tone():
