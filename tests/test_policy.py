@@ -503,3 +503,18 @@ def test_naming_a_person_gets_one_whatever_else_the_message_is_about():
     assert decide(parse("faq/shipping_time", 0.6), "找小姐姐 订单没发货", ThreadState(), own, FAQS).action == "handoff"
     assert decide(parse("faq/shipping_time", 0.6), "转人工 订单没发货", ThreadState(), own, FAQS).action \
         == "answer_faq"
+
+
+def test_a_calm_question_about_complaints_or_ratings_gets_the_faq_that_answers_it():
+    """An admin's FAQs on ratings, bans or faults: a ride-hailing app's "给司机差评他会知道是我吗" and
+    "一星评价会对司机有影响吗" were tickets by the keyword or the rating they name."""
+    for text in ("给司机差评他会知道是我吗", "一星评价会对司机有影响吗", "我账号被限制了是不是因为被投诉"):
+        decision = decide(parse("faq/refund_time", 0.65, complaint=0.1), text, ThreadState(), SETTINGS, FAQS)
+        assert (decision.action, decision.faq) == ("answer_faq", "faq/refund_time"), text
+    asked = "给司机差评他会知道是我吗"
+    # not when the tone hears a complaint, the FAQ is a guess, a threat is named, or only the keyword asks
+    for unhappy in (parse("faq/refund_time", 0.65, complaint=0.5), parse("faq/refund_time", 0.5, complaint=0.1)):
+        assert decide(unhappy, asked, ThreadState(), SETTINGS, FAQS).action == "open_ticket"
+    for text in ("给司机差评了 不行我就打12315吗", "用了优惠券还比别人贵 搞什么"):
+        assert decide(parse("faq/refund_time", 0.95, complaint=0.17), text, ThreadState(), SETTINGS, FAQS).action \
+            == "open_ticket", text

@@ -146,7 +146,7 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     takes for a complaint needs only some unhappiness in the tone, and no praise heard in it.
     `answered=False`: the FAQ will not be answered after all (the out-of-scope checks overrule it), so
     it does not stand against the tone."""
-    if said_complaint(text, settings):
+    if said_complaint(text, settings) and not asks_about_complaints(parse, text, settings):
         return True  # in words, or in numbers: "一星 不能再多了", "打个零分"
     sure = parse.confidence >= (limits.answer_faq if is_faq(parse.intent) else limits.answer_intent)
     if parse.intent == "complain" and sure:
@@ -168,6 +168,21 @@ def complains(parse: Parse, text: str, settings: Settings, limits: Thresholds, a
     disagrees = sure and ((is_faq(parse.intent) and answered and asked) or praised)
     needed = settings.complaint_tone_strong if disagrees else settings.complaint_tone
     return tone_readable(text) and parse.complaint_tone >= needed
+
+
+def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
+    """Whether a question that names a complaint or a rating asks about them rather than makes one: a calm
+    question (the tone below `complaint_tone_floor`) that an FAQ of the admin's answers with confidence
+    (`keyword_faq_sure`). A ride-hailing app's FAQs on ratings and bans: "给司机差评他会知道是我吗" and
+    "一星评价会对司机有影响吗" were tickets. A threat or a harm named still reaches a person; a rhetorical
+    keyword ("用了优惠券还比别人贵 搞什么") asks nothing."""
+    if not (is_faq(parse.intent) and parse.confidence >= settings.keyword_faq_sure
+            and parse.complaint_tone < settings.complaint_tone_floor) or urgent_said(text, settings):
+        return False
+    # asked in other words than the complaint's: "搞什么" ends in a question's 么 and asks nothing
+    for word in settings.complaint_keywords:
+        text = text.replace(word, " ")
+    return is_question(text)
 
 
 def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decision | None:

@@ -84,6 +84,9 @@ class PolicySettings:
     # a question that names a person ("人工客服几点上班？") and that the intent model answers with an
     # FAQ from this confidence asks about the agents, not for one: it gets the FAQ, not a handoff
     human_faq_sure: float = 0.9
+    # ... and a calm question that names a complaint or a rating ("给司机差评他会知道是我吗") answered with an FAQ
+    # from this confidence asks about them: its complaint keyword is no verdict
+    keyword_faq_sure: float = 0.6
     max_misunderstandings: int = 2
     clarify_options: int = 3
     complaint_keywords: tuple[str, ...] = DEFAULT_COMPLAINT_KEYWORDS
