@@ -51,8 +51,8 @@ def main() -> None:
     by_sound: dict[str, list[str]] = defaultdict(list)
     for char, sound in sound_of.items():  # most used first
         by_sound[sound].append(char)
-    rng = random.Random(7)
     for heldout in sorted(FEWSHOT.glob("*.heldout.tsv")):
+        rng = random.Random(f"7:{heldout.name}")  # a set of its own: a new set leaves the others' typos alone
         lines = [f"# {heldout.name} with one typo of a pinyin input method per line (bench/typo_sets.py)"]
         for intent, text in zip(*read_labelled(heldout)):
             places = [i for i, char in enumerate(text) if char in sound_of and len(by_sound[sound_of[char]]) > 1]
