@@ -9,9 +9,11 @@ def test_full_width_becomes_half_width_and_lower_case():
     assert normalise("ＸＬ码有货吗？１２３") == "xl码有货吗?123"
 
 
-def test_weibo_noise_is_stripped():
+def test_weibo_noise_is_stripped_and_a_topic_keeps_its_words():
     text = "回复@小王:#双十一# @品牌官方客服 我的快递到哪了 http://t.cn/A6abcd [doge]"
-    assert normalise(text) == "我的快递到哪了"
+    assert normalise(text) == "双十一 我的快递到哪了"
+    # a tag may be all the verdict there is: "#差评# @品牌" said nothing
+    assert normalise("#差评# @某品牌官方") == "差评" and normalise("#避雷#这家的衣服") == "避雷 这家的衣服"
 
 
 def test_punctuation_runs_and_repeated_characters_collapse():

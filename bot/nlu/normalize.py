@@ -16,7 +16,7 @@ import opencc
 _URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(?:回复|回覆|//)\s*@[^:：\s]+[:：]\s*")
 _MENTION = re.compile(r"@[\w\u4e00-\u9fff\-·]{1,30}")
-_TOPIC = re.compile(r"#[^#\n]{1,50}#")
+_TOPIC = re.compile(r"#([^#\n]{1,50})#")
 _PUNCT_RUN = re.compile(r"([!?.,;:~\-_=*。，！？、…~]+)")
 _CHAR_RUN = re.compile(r"(.)\1{3,}")
 _SPACES = re.compile(r"\s+")
@@ -137,7 +137,7 @@ def normalise(text: str, max_chars: int = 200) -> str:
     text = _REPLY_PREFIX.sub(" ", text)
     text = _URL.sub(" ", text)
     text = _emoticons(text)
-    text = _TOPIC.sub(" ", text)
+    text = _TOPIC.sub(lambda m: f" {m.group(1)} ", text)  # a tag may be the verdict: "#避雷# 这家的衣服", "#差评#"
     text = _MENTION.sub(" ", text)
     text = _converter().convert(text)
     text = _cantonese_to_mandarin(text)
