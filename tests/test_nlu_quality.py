@@ -322,10 +322,11 @@ def test_a_question_about_the_product_that_no_faq_answers_is_declined(trained_mo
 
 def test_an_everyday_short_question_gets_its_faq(trained_model: Path, tmp_path: Path):
     """The commonest chat questions, asked in a few words no example uses: "有什么活动吗" and "不想要了"
-    were declined, "大概多久能到" got the restock FAQ, "我的订单发了吗" the cancel-order FAQ."""
+    were declined, "大概多久能到" got the restock FAQ, "我的订单发了吗" the cancel-order FAQ, "为什么我的订单还没发货"
+    the shipping-fee FAQ."""
     env = carebot_env(tmp_path / "home")
     asked = {"我的订单发了吗": "faq/shipping_time", "大概多久能到": "faq/shipping_time",
-             "有什么活动吗": "faq/coupon", "不想要了": "faq/cancel_order"}
+             "有什么活动吗": "faq/coupon", "不想要了": "faq/cancel_order", "为什么我的订单还没发货": "faq/shipping_time"}
     rows = _asked(env, *asked)
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()], rows
 
