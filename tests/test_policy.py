@@ -104,6 +104,10 @@ def test_threat_keywords_catch_complaints_the_model_missed():
             == "open_ticket", text
     for text in ("值不值得买", "线头这点小事不值一提 整体很满意"):
         assert decide(parse("praise", 0.6, praise=0.77), text, ThreadState(), SETTINGS, FAQS).action != "open_ticket", text
+    # indignation in the English that customers mix in: "what the hell" was the shipping-time FAQ
+    for text in ("what the hell 三天了还没发货", "快递员态度 unacceptable", "wtf 又发错了"):
+        assert decide(parse("faq/shipping_time", 0.46, complaint=0.17), text, ThreadState(), SETTINGS, FAQS).action \
+            == "open_ticket", text
     # price and workmanship judged and a customer lost, beside praise or a price FAQ (reviews a helper wrote: the
     # default model thanked or answered them); asked about, they are no verdict
     for text in ("还可以吧,就是价格偏高,性价比一般", "苹果口感很面,一点都不脆,不会回购", "线头超多 做工很粗糙", "外观也一般般"):

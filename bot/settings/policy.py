@@ -39,6 +39,7 @@ DEFAULT_COMPLAINT_KEYWORDS = (
     "terrible", "broken", "damaged", "worst", "disappointed", "scam", "fake", "bad service", "bad quality",
     "poor quality", "poor service", "very bad", "so bad", "awful", "horrible", "useless", "rubbish", "garbage",
     "never again", "waste of money", "rip off", "ripoff", "defective", "stopped working", "doesn't work",
+    "wtf", "what the hell", "ridiculous", "unacceptable", "not happy", "pathetic",
     # smell and skin reactions
     "异味", "怪味", "臭味", "刺鼻", "发霉", "起疹", "疹子", "红疹", "发痒", "红肿",
 )
