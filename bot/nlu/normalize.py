@@ -87,17 +87,17 @@ def _emoticons(text: str) -> str:
 # OpenCC, so the keys are simplified; only words that Mandarin does not use, also across a word boundary (not
 # 系 alone: 关系; not 而家: 然而家里; not 听日: 听日语)
 _CANTONESE = {"乜嘢": "什么", "乜野": "什么", "咩嘢": "什么", "咩料": "什么料", "做咩": "做什么", "系咩": "是什么",
-              "系唔系": "是不是", "系咪": "是不是", "唔系": "不是", "有冇": "有没有", "得唔得": "行不行", "多谢晒": "谢谢",
+              "系唔系": "是不是", "系咪": "是不是", "唔系": "不是", "有冇": "有没有", "得唔得": "行不行", "多谢晒": "谢谢", "唔该晒": "谢谢",
               "仲未": "还没", "仲有": "还有", "咁嘅": "这样的", "嚟㗎": "", "乜": "什么", "冇": "没有", "嘅": "的",
               "咗": "了", "喺": "在", "哋": "们", "嚟": "来", "㗎": "", "啲": "些", "嘢": "东西", "睇": "看", "俾": "给",
               "畀": "给", "佢": "他", "揾": "找", "搵": "找", "攞": "拿", "咁": "这么"}
 _CANTONESE_WORD = re.compile("|".join(sorted(_CANTONESE, key=len, reverse=True)))
-# words only in their place: 唔该 is "please" before a request ("唔该转真人") and "thanks" after one (唔该晒:
-# many thanks); 唔 ("not") before a word (alone it is also Mandarin's "hmm": "唔，还可以"); 点解 ("why") opens a
-# question, after its subject at most (inside a sentence it is 网点 解锁, 重点 解决)
+# words only in their place: 唔该 is "please" before a request ("唔该转真人") and "thanks" after one (唔该晒, many
+# thanks, is in the table); 唔 ("not") before a word (alone it is also Mandarin's "hmm": "唔，还可以"); 点解
+# ("why") opens a question, after its subject at most (inside a sentence it is 网点 解锁, 重点 解决)
 _BEFORE_A_WORD = r"(?=[\u4e00-\u9fff])"
-_CANTONESE_IN_PLACE = ((re.compile("唔该晒"), "谢谢"), (re.compile("唔该" + _BEFORE_A_WORD), "请"),
-                       (re.compile("唔该"), "谢谢"), (re.compile("唔" + _BEFORE_A_WORD), "不"),
+_CANTONESE_IN_PLACE = ((re.compile("唔该" + _BEFORE_A_WORD), "请"), (re.compile("唔该"), "谢谢"),
+                       (re.compile("唔" + _BEFORE_A_WORD), "不"),
                        (re.compile(r"(^|[\s,.!?;:~你我他她们])点解"), r"\1为什么"))
 
 
