@@ -200,6 +200,17 @@ def test_a_customer_asking_in_the_words_of_an_faqs_answer_is_answered_with_that_
     assert [(r["action"], r["intent"]) for r in rows] == [("answer_faq", faq) for faq in asked.values()]
 
 
+def test_an_insurers_customers_asking_about_hospital_stays_get_its_faq(tmp_path: Path):
+    """An insurer's FAQ is taught in the word 住院, which in a shop customer's message is a harm to hand to a
+    person at once (a safety keyword): the worker says which of the message's words the picked FAQ was itself
+    taught in, and a harm the FAQ names is its business (policy.faq_names_harm). These were urgent tickets.
+    A harm the FAQ never names (过敏) still reaches a person."""
+    env, _ = train_tiny(tmp_path, (Path(__file__).parent / "data" / "insurer_faqs.yml").read_text(encoding="utf-8"))
+    rows = _asked(env, "住院费用怎么申请报销", "住院了怎么理赔啊", "孩子过敏了 医疗险怎么申请理赔")
+    assert [(r["action"], r["intent"]) for r in rows[:2]] == [("answer_faq", "faq/health_claim")] * 2, rows
+    assert rows[2]["action"] == "open_ticket", rows[2]
+
+
 def test_a_typo_of_a_pinyin_input_method_is_heard_as_the_word_it_stands_for(tmp_path: Path):
     """Customers type by sound and pick a wrong character of it: "管里费" for 管理费, "挂湿" for 挂失.
     "管里费多少" was declined as about something never taught: jieba keeps 管里费 as one word, which no

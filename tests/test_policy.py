@@ -522,3 +522,26 @@ def test_a_calm_question_about_complaints_or_ratings_gets_the_faq_that_answers_i
     for text in ("给司机差评了 不行我就打12315吗", "用了优惠券还比别人贵 搞什么"):
         assert decide(parse("faq/refund_time", 0.95, complaint=0.17), text, ThreadState(), SETTINGS, FAQS).action \
             == "open_ticket", text
+
+
+def test_a_harm_named_in_a_calm_question_reaches_a_person_unless_the_faq_was_taught_in_it():
+    """An insurer's FAQs are about hospital stays: "意外住院也有等待期吗" and "住院前做的检查费用能不能一起报" were
+    urgent tickets by the safety word 住院. When the picked FAQ's own examples or answer say the word, the admin
+    made it the FAQ's business; a shop's FAQ never says 住院 or 过敏, so its customers still reach a person."""
+    asked = "住院前做的检查费用能不能一起报"
+    taught = replace(parse("faq/refund_time", 0.69, complaint=0.1), faq_words=("住院", "检查", "费用"))
+    decision = decide(taught, asked, ThreadState(), SETTINGS, FAQS)
+    assert (decision.action, decision.faq) == ("answer_faq", "faq/refund_time")
+    # the word inside a longer taught word counts ("住院费" of "住院费能报吗"); a word beside it does not
+    assert decide(replace(taught, faq_words=("住院费",)), "住院费能报吗", ThreadState(), SETTINGS, FAQS).action \
+        == "answer_faq"
+    for words in ((), ("检查", "费用")):
+        decision = decide(replace(taught, faq_words=words), asked, ThreadState(), SETTINGS, FAQS)
+        assert (decision.action, decision.priority) == ("open_ticket", "urgent"), words
+    # every harm named must be the FAQ's: 过敏 beside a taught 住院 still reaches a person
+    decision = decide(taught, "吃了过敏住院了 检查费用能报吗", ThreadState(), SETTINGS, FAQS)
+    assert (decision.action, decision.priority) == ("open_ticket", "urgent")
+    # nor does a taught harm lift a threat, an unhappy tone or a statement
+    for text, unhappy in (("住院的检查费用不给报 我要找律师吗", taught), (asked, replace(taught, tone={"complaint": 0.5})),
+                          ("住院前做的检查费用都自己出了", taught)):
+        assert decide(unhappy, text, ThreadState(), SETTINGS, FAQS).action == "open_ticket", text

@@ -74,9 +74,11 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
 
 # words that hold a complaint keyword but say no verdict: rubbish itself (a rider who took the rubbish down is
 # praised, "骑手还帮我扔了垃圾 太暖了"; spam is a carrier's FAQ, "天天收到垃圾短信 能屏蔽吗"), 上当 across two
-# words ("早上当镜子用了一下", "网上当当买的"), and worth asked or waved away ("值不值得买", "这点小事不值一提")
+# words ("早上当镜子用了一下", "网上当当买的"), worth asked or waved away ("值不值得买", "这点小事不值一提"), and
+# 离谱 as the degree of a merit, today's praise ("好用到离谱", "便宜得离谱"; "贵得离谱" and "太离谱了" stay verdicts)
 _NOT_VERDICTS = re.compile(r"垃圾(?:袋|桶|箱|站|车|分类|短信|电话|邮件|广告)|(?:扔|倒|丢|带|收|清|拎|捡)(?:了|走|下)*垃圾"
-                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当|缺少|值不值|不值一提")
+                           r"|把垃圾(?=[带扔倒拿拎丢收])|[早晚马路身手桌网]上当|上当当|缺少|值不值|不值一提"
+                           r"|(?:好[用吃看喝穿听闻玩]|便宜|划算|实惠|舒服|香|漂亮|快|稳|值|顺滑|丝滑|清晰|耐用|给力)[到得]离谱")
 
 
 def keywords_complain(text: str, settings: Settings) -> bool:
@@ -174,15 +176,28 @@ def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
     """Whether a question that names a complaint or a rating asks about them rather than makes one: a calm
     question (the tone below `complaint_tone_floor`) that an FAQ of the admin's answers with confidence
     (`keyword_faq_sure`). A ride-hailing app's FAQs on ratings and bans: "给司机差评他会知道是我吗" and
-    "一星评价会对司机有影响吗" were tickets. A threat or a harm named still reaches a person; a rhetorical
-    keyword ("用了优惠券还比别人贵 搞什么") asks nothing."""
+    "一星评价会对司机有影响吗" were tickets. A threat still reaches a person, and so does a harm named, unless
+    the FAQ was itself taught in that word (`faq_names_harm`); a rhetorical keyword ("用了优惠券还比别人贵 搞什么")
+    asks nothing."""
     if not (is_faq(parse.intent) and parse.confidence >= settings.keyword_faq_sure
-            and parse.complaint_tone < settings.complaint_tone_floor) or urgent_said(text, settings):
+            and parse.complaint_tone < settings.complaint_tone_floor) or mentions(text, settings.urgent_keywords) \
+            or (mentions(text, settings.safety_keywords) and not faq_names_harm(parse, text, settings)):
         return False
     # asked in other words than the complaint's: "搞什么" ends in a question's 么 and asks nothing
-    for word in settings.complaint_keywords:
+    for word in settings.complaint_keywords + settings.safety_keywords:
         text = text.replace(word, " ")
-    return is_question(text)
+    # a long message tells its story first and asks at the end: "我妈上周住院做了个手术 出院了 医疗险这块怎么申请报销"
+    last = [clause for clause in _CLAUSE_END.split(text) if clause][-1:]
+    return is_question(text) or (bool(last) and is_question(last[0]))
+
+
+def faq_names_harm(parse: Parse, text: str, settings: Settings) -> bool:
+    """Whether every harm the text names (`safety_keywords`) is a word the picked FAQ was itself taught in:
+    the admin made it that FAQ's business. An insurer's customers ask "意外住院也有等待期吗" and "住院前的检查费
+    能报吗" of FAQs whose examples say 住院; they were tickets, urgent, as a shop's "吃了你们的零食住院了" is.
+    A shop's FAQ that never says 住院 or 过敏 answers no such message, however sure the model."""
+    return all(any(word in taught for taught in parse.faq_words)
+               for word in settings.safety_keywords if mentions(text, (word,)))
 
 
 def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decision | None:

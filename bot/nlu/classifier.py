@@ -168,6 +168,7 @@ class Scorer:
         self.class_share: np.ndarray = np.zeros(0)
         self.labels: np.ndarray = np.array([])
         self.taught = ""  # the training examples' text, for familiar_share
+        self.faq_text: dict[str, str] = {}  # per FAQ (Rasa name), its examples' and answer's text
         self.classes: list[str] = []
 
     def _features(self, texts: Sequence[str], tokens: Sequence[Sequence[str]], fit: bool = False) -> csr_matrix:
@@ -229,7 +230,27 @@ class Scorer:
             self.answer_vectors = self.space.transform(raw_vectors(faq_answers))
             self.answer_vectors[[not answer for answer in faq_answers]] = 0.0
             self.faq_starts = np.searchsorted(self.labels[faq], [self.classes[column] for column in self.faq_columns])
+            self.faq_text = {str(label): "\n".join([*(t for t, l in zip(faq_texts, self.labels[faq]) if l == label),
+                                                    answers.get(label, "")]).lower()
+                             for label in self.labels[faq]}
         return self
+
+    def faq_words(self, tokens: Sequence[str], intent: str) -> list[str]:
+        """The message's content words that the FAQ `intent` itself was taught in (its examples and answer):
+        what the admin named as that FAQ's business. An insurer's claim FAQ says 住院: "住院了怎么理赔" names no
+        harm to escalate, where a shop's FAQ never says it. Empty for a model trained before it was kept."""
+        text = getattr(self, "faq_text", {}).get(intent)
+        if not text:
+            return []
+        found: dict[str, None] = {}
+        for token in tokens:
+            if token in FUNCTION_WORDS or not any(ch.isalnum() for ch in token):
+                continue
+            # jieba cuts by context: "住院费能报吗" gives 住院费 where the examples said 住院
+            words = [token] if token in text else [token[start:end] for start in range(len(token))
+                                                   for end in range(start + 2, len(token) + 1) if token[start:end] in text]
+            found.update(dict.fromkeys(words))
+        return list(found)
 
     def _heard(self, text: str) -> str:
         """`text`'s syllables, one space between (as `taught_sounds` holds them)."""
@@ -452,10 +473,12 @@ class CalibratedIntentClassifier(PersistedComponent):
             ranking = [{"name": classes[j], "confidence": float(row[j])} for j in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            tokens = _tokens(message)
             message.set(NEAREST, {"intent": str(scorer.labels[example]),
                                   "similarity": round(float(similarity), 4),
-                                  "familiar": familiar_share(_tokens(message), scorer.words.vocabulary_,
+                                  "familiar": familiar_share(tokens, scorer.words.vocabulary_,
                                                              scorer.taught, scorer.sounds_taught,
-                                                             scorer.sounds_like_a_word)},
+                                                             scorer.sounds_like_a_word),
+                                  "faq_words": scorer.faq_words(tokens, str(ranking[0]["name"]))},
                         add_to_output=True)
         return messages

@@ -17,6 +17,8 @@ class Parse:
     # the share of the text's content words that some training example used (None: it has none,
     # or the model predates the measure)
     familiar: float | None = None
+    # the text's content words that the best intent, an FAQ, was itself taught in (its examples and answer)
+    faq_words: tuple[str, ...] = ()
     # the tone model's probabilities {complaint, praise}; None when the model has no tone model
     tone: dict[str, float] | None = None
     # the thresholds the model's own cross-validation set: {answer_threshold, oos_similarity, oos_ratio}
@@ -36,5 +38,6 @@ class Parse:
         return cls(intent=data["intent"], confidence=float(data["confidence"]),
                    ranking=list(data.get("ranking") or []), nearest_intent=nearest.get("intent"),
                    similarity=float(nearest.get("similarity") or 0.0), familiar=nearest.get("familiar"),
+                   faq_words=tuple(nearest.get("faq_words") or ()),
                    tone=data.get("tone"),
                    calibration=dict(calibration or {}))

@@ -139,7 +139,8 @@ class Parser:
                 "ranking": ranking,
                 "nearest": {"intent": from_rasa(nearest["intent"]) if nearest.get("intent") else None,
                             "similarity": nearest.get("similarity", 0.0),
-                            "familiar": nearest.get("familiar")},
+                            "familiar": nearest.get("familiar"),
+                            "faq_words": list(nearest.get("faq_words") or [])},
                 **({"tone": tone} if tone else {}),
             })
         return results
