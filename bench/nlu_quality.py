@@ -13,8 +13,10 @@ evaluation text through the real NLU worker and the real decision policy:
 - out of scope: tests/data/oos_{dev,test}.tsv, requests to a general assistant, and
   tests/data/assistant_{dev,test}.tsv, terse commands and questions to a phone's voice assistant;
 - other businesses: the few-shot sets' held-out questions (below) put to the demo shop's bot;
-- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop, broker, ride are dev; airline is
-  test),
+- blind: tests/data/blind_*_dev.tsv, complaints, praise and neutral lines written by hands that saw no file of
+  the project (hard cases; a natural mix);
+- few-shot: held-out paraphrases of each FAQ set (bank, telecom, payments, shop, broker, ride, insure are dev;
+  airline is test),
   beside a plain character n-gram nearest neighbour on the same examples (`nn_baseline_top1`), and
   split by whether that baseline routes them (`routed_where_nn_right` / `_wrong`), and the
   out-of-scope requests put to the same model (`unrelated_declined`).
@@ -48,7 +50,7 @@ CAREBOT = str(ROOT / ".venv" / "bin" / "carebot")
 DATA = ROOT / "tests" / "data"
 FEWSHOT = ROOT / "bench" / "data" / "fewshot"
 FEWSHOT_SPLIT = {"bank": "dev", "telecom": "dev", "payments": "dev", "shop": "dev", "broker": "dev", "ride": "dev",
-                 "airline": "test"}
+                 "insure": "dev", "airline": "test"}
 TONE_SPLITS = {"dev": "dev", "test": "test"}
 
 
@@ -153,8 +155,13 @@ async def oos_figures(judge: Judge, path: Path) -> dict[str, float]:
 
 
 # the demo brand is an online shop: the shop set's paraphrases are its own customers' questions; the ride-hailing
-# set's passengers report drivers through its own complaint FAQ ("司机态度很差我要投诉"): not calm questions
-OTHER_BUSINESSES = tuple(domain for domain in FEWSHOT_SPLIT if domain not in ("shop", "ride"))
+# set's passengers report drivers through its own complaint FAQ ("司机态度很差我要投诉"), and the insurer's name
+# their hospital stays ("我妈上周住院了 医疗险怎么报销"), a harm a shop's bot hands to a person: not calm questions
+OTHER_BUSINESSES = tuple(domain for domain in FEWSHOT_SPLIT if domain not in ("shop", "ride", "insure"))
+# review-like sets written blind (by hands that saw no file of the project), dev only: `blind_tricky` gathers the
+# hard cases (sarcasm, praise that denies a fault or exaggerates in negative words, mixed reviews, orders),
+# `blind_reviews` a natural mix of shop, takeout and hotel reviews
+BLIND_SETS = ("blind_tricky", "blind_reviews")
 
 
 async def other_business_figures(judge: Judge, split: str) -> dict[str, float]:
@@ -264,6 +271,9 @@ def main() -> None:
                     found[f"tone_{split}"] = await tone_figures(judge, DATA / f"tone_{split}.tsv")
                     found[f"shop_reviews_{split}"] = await tone_figures(judge, DATA / f"shop_reviews_{split}.tsv")
                     found[f"slang_{split}"] = await tone_figures(judge, DATA / f"slang_{split}.tsv")
+                    for name in BLIND_SETS:
+                        if (DATA / f"{name}_{split}.tsv").is_file():
+                            found[f"{name}_{split}"] = await tone_figures(judge, DATA / f"{name}_{split}.tsv")
                     found[f"oos_{split}"] = await oos_figures(judge, DATA / f"oos_{split}.tsv")
                     found[f"assistant_{split}"] = await oos_figures(judge, DATA / f"assistant_{split}.tsv")
                     found[f"reviews_{split}"] = await review_figures(judge, split)
