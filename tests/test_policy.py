@@ -344,6 +344,11 @@ def test_a_question_is_not_praise_because_it_sounds_happy():
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action != "thank_praise", text
     for text in ("不错不错 会再来的", "好吃好吃"):
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "thank_praise", text
+    # nor a choice between two things, while the 还是 of "但是…还是可以的" asks nothing
+    assert decide(parse("praise", 0.8, praise=0.9), "咖啡豆是中烘还是深烘", ThreadState(), SETTINGS, FAQS).action \
+        != "thank_praise"
+    assert decide(parse("praise", 0.8, praise=0.9), "虽然有点贵 但是服务还是可以的", ThreadState(), SETTINGS, FAQS).action \
+        == "thank_praise"
     # a long review that uses a question word in passing is still praise
     review = "很不错的一家五星的酒店,房间很大,设施也很新,位置在金融中心,去哪里都很方便,以后会考虑再次入住的."
     assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"
@@ -538,6 +543,9 @@ def test_a_harm_named_in_a_calm_question_reaches_a_person_unless_the_faq_was_tau
     for words in ((), ("检查", "费用")):
         decision = decide(replace(taught, faq_words=words), asked, ThreadState(), SETTINGS, FAQS)
         assert (decision.action, decision.priority) == ("open_ticket", "urgent"), words
+    # a choice asks, and so does a long message at its end
+    for text in ("住院医疗险的理赔是线上申请还是要去柜台", "我妈上周住院做了个胆囊手术 刚出院 医疗险这块怎么申请报销"):
+        assert decide(taught, text, ThreadState(), SETTINGS, FAQS).action == "answer_faq", text
     # every harm named must be the FAQ's: 过敏 beside a taught 住院 still reaches a person
     decision = decide(taught, "吃了过敏住院了 检查费用能报吗", ThreadState(), SETTINGS, FAQS)
     assert (decision.action, decision.priority) == ("open_ticket", "urgent")

@@ -222,11 +222,13 @@ def tone_readable(text: str) -> bool:
 
 # a message that asks something is not praise, however warm its words ("哪家奶茶最好喝",
 # "五一去桂林 住哪里比较方便"): a question mark or particle at its end, or, in a short chat
-# message, a question word or an A-not-A question (能不能, 有没有: "辣不辣" is no praise; "不错不错" and
-# "没有没有" are no question). Long reviews use question words in passing: "去哪里都很方便"
+# message, a question word, an A-not-A question (能不能, 有没有: "辣不辣" is no praise; "不错不错" and
+# "没有没有" are no question) or a choice ("理赔是线上申请还是要去柜台"; not the 是 of 但是 or 就是: "但是4星级还是
+# 可以的"). Long reviews use question words in passing: "去哪里都很方便"
 _ENDS_ASKING = re.compile(r"([?？]|[吗嘛么][\s,.!~，。！…]*)$")
 _QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|什么时候|什么时间|几时|"
-                             r"是否|能否|可否|(?<![不没])(?![不没])([\u4e00-\u9fff])[不没]\1")
+                             r"是否|能否|可否|(?<![不没])(?![不没])([\u4e00-\u9fff])[不没]\1|"
+                             r"(?<![但就还也倒总真可只要于而不像算凡都])是[^,.!?;:，。！？；：\s]{1,12}还是")
 _SHORT_MESSAGE = 25  # characters
 
 
