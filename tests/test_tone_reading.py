@@ -7,10 +7,12 @@ from bot.nlu.tone import DENIED, faults_denied
 # denied, before or after the fault, with what may stand between: one mark each
 for text, read in [("完全没有异味,拆开就能用", f"完全{DENIED},拆开就能用"), ("一点都不漏", f"一点都{DENIED}"),
                    ("没有任何质量问题 好评", f"{DENIED} 好评"), ("草莓一个坏的都没有", f"草莓一个{DENIED}"),
-                   ("用了一个月一点问题没有", f"用了一个月一点{DENIED}"), ("没起球也没掉色", f"{DENIED}也{DENIED}")]:
+                   ("用了一个月一点问题没有", f"用了一个月一点{DENIED}"), ("没起球也没掉色", f"{DENIED}也{DENIED}"),
+                   ("后悔没早点买", DENIED), ("强烈推荐 不买后悔", f"强烈推荐 {DENIED}")]:
     assert faults_denied(text) == read, (text, faults_denied(text))
 # a fault not denied, or one that was not fixed, stays as written: these are complaints
-for text in ("没有解决问题", "问题没有解决", "漏水问题还是没有解决", "坏的没有退", "刚收到就有异味", "不满意"):
+for text in ("没有解决问题", "问题没有解决", "漏水问题还是没有解决", "坏的没有退", "刚收到就有异味", "不满意",
+             "后悔买了一套", "谁买谁后悔"):
     assert faults_denied(text) == text, (text, faults_denied(text))
 print("read")
 """
