@@ -530,8 +530,8 @@ def test_a_calm_question_about_complaints_or_ratings_gets_the_faq_that_answers_i
 
 
 def test_a_harm_named_in_a_calm_question_reaches_a_person_unless_the_faq_was_taught_in_it():
-    """An insurer's FAQs are about hospital stays: "意外住院也有等待期吗" and "住院前做的检查费用能不能一起报" were
-    urgent tickets by the safety word 住院. When the picked FAQ's own examples or answer say the word, the admin
+    """An insurer's FAQs are about hospital stays: "住院前做的检查费用能不能一起报" and "这次住院5000 上次3000 能累计算
+    免赔吗" were urgent tickets by the safety word 住院. When the picked FAQ's own examples or answer say the word, the admin
     made it the FAQ's business; a shop's FAQ never says 住院 or 过敏, so its customers still reach a person."""
     asked = "住院前做的检查费用能不能一起报"
     taught = replace(parse("faq/refund_time", 0.69, complaint=0.1), faq_words=("住院", "检查", "费用"))

@@ -193,9 +193,10 @@ def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
 
 def faq_names_harm(parse: Parse, text: str, settings: Settings) -> bool:
     """Whether every harm the text names (`safety_keywords`) is a word the picked FAQ was itself taught in:
-    the admin made it that FAQ's business. An insurer's customers ask "意外住院也有等待期吗" and "住院前的检查费
-    能报吗" of FAQs whose examples say 住院; they were tickets, urgent, as a shop's "吃了你们的零食住院了" is.
-    A shop's FAQ that never says 住院 or 过敏 answers no such message, however sure the model."""
+    the admin made it that FAQ's business. An insurer's customers ask "住院前做的检查费用能不能一起报" and "我妈上周
+    住院了 医疗险这块怎么申请报销" of FAQs whose answer or examples say 住院; they were tickets, urgent, as a shop's
+    "吃了你们的零食住院了" is. A shop's FAQ that never says 住院 or 过敏 answers no such message, however sure the
+    model; nor does an insurer's FAQ that never says it ("意外住院也有等待期吗" of the waiting-period FAQ)."""
     return all(any(word in taught for taught in parse.faq_words)
                for word in settings.safety_keywords if mentions(text, (word,)))
 
