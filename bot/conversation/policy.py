@@ -181,7 +181,7 @@ def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
     asks nothing."""
     if not (is_faq(parse.intent) and parse.confidence >= settings.keyword_faq_sure
             and parse.complaint_tone < settings.complaint_tone_floor) or mentions(text, settings.urgent_keywords) \
-            or (mentions(text, settings.safety_keywords) and not faq_names_harm(parse, text, settings)):
+            or not faq_names_harm(parse, text, settings):
         return False
     # asked in other words than the complaint's: "搞什么" ends in a question's 么 and asks nothing
     for word in settings.complaint_keywords + settings.safety_keywords:
@@ -192,8 +192,8 @@ def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
 
 
 def faq_names_harm(parse: Parse, text: str, settings: Settings) -> bool:
-    """Whether every harm the text names (`safety_keywords`) is a word the picked FAQ was itself taught in:
-    the admin made it that FAQ's business. An insurer's customers ask "住院前做的检查费用能不能一起报" and "我妈上周
+    """Whether every harm the text names (`safety_keywords`; true when it names none) is a word the picked FAQ was
+    itself taught in: the admin made it that FAQ's business. An insurer's customers ask "住院前做的检查费用能不能一起报" and "我妈上周
     住院了 医疗险这块怎么申请报销" of FAQs whose answer or examples say 住院; they were tickets, urgent, as a shop's
     "吃了你们的零食住院了" is. A shop's FAQ that never says 住院 or 过敏 answers no such message, however sure the
     model; nor does an insurer's FAQ that never says it ("意外住院也有等待期吗" of the waiting-period FAQ)."""

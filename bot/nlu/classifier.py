@@ -230,9 +230,10 @@ class Scorer:
             self.answer_vectors = self.space.transform(raw_vectors(faq_answers))
             self.answer_vectors[[not answer for answer in faq_answers]] = 0.0
             self.faq_starts = np.searchsorted(self.labels[faq], [self.classes[column] for column in self.faq_columns])
-            self.faq_text = {str(label): "\n".join([*(t for t, l in zip(faq_texts, self.labels[faq]) if l == label),
-                                                    answers.get(label, "")]).lower()
-                             for label in self.labels[faq]}
+            taught: dict[str, list[str]] = defaultdict(list)
+            for text, label in zip(faq_texts, self.labels[faq]):
+                taught[str(label)].append(text)
+            self.faq_text = {label: "\n".join([*texts, answers.get(label, "")]).lower() for label, texts in taught.items()}
         return self
 
     def faq_words(self, tokens: Sequence[str], intent: str) -> list[str]:
