@@ -349,6 +349,12 @@ def test_a_question_is_not_praise_because_it_sounds_happy():
         != "thank_praise"
     assert decide(parse("praise", 0.8, praise=0.9), "虽然有点贵 但是服务还是可以的", ThreadState(), SETTINGS, FAQS).action \
         == "thank_praise"
+    # the spoken A-not-A that ends in its 不 or 没 asks ("求问集美,敏感肌能用这个面霜不" was thanked); a refusal
+    # ("绝不") and a never ("从没") are no question
+    for text in ("求问集美,敏感肌能用这个面霜不", "好评返现的活动还有没"):
+        assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action != "thank_praise", text
+    for text in ("质量好到没话说 要我换别家 绝不", "回购好多次了 一次都没失望过 从没"):
+        assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "thank_praise", text
     # a long review that uses a question word in passing is still praise
     review = "很不错的一家五星的酒店,房间很大,设施也很新,位置在金融中心,去哪里都很方便,以后会考虑再次入住的."
     assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"
@@ -549,6 +555,13 @@ def test_a_harm_named_in_a_calm_question_reaches_a_person_unless_the_faq_was_tau
     # every harm named must be the FAQ's: 过敏 beside a taught 住院 still reaches a person
     decision = decide(taught, "吃了过敏住院了 检查费用能报吗", ThreadState(), SETTINGS, FAQS)
     assert (decision.action, decision.priority) == ("open_ticket", "urgent")
+    # the same for a threat word: a ride-hailing app's emergency FAQ says 报警 ("一键报警会通知我家人吗" was an urgent
+    # ticket); a shop's FAQ does not, and a threat said is no question
+    alarm = replace(parse("faq/refund_time", 0.66, complaint=0.03), faq_words=("一键", "报警"))
+    assert decide(alarm, "一键报警会通知我家人吗", ThreadState(), SETTINGS, FAQS).action == "answer_faq"
+    for unasked, text in ((replace(alarm, faq_words=("一键",)), "一键报警会通知我家人吗"), (alarm, "再不给我退款我就报警")):
+        decision = decide(unasked, text, ThreadState(), SETTINGS, FAQS)
+        assert (decision.action, decision.priority) == ("open_ticket", "urgent"), text
     # nor does a taught harm lift a threat, an unhappy tone or a statement
     for text, unhappy in (("住院的检查费用不给报 我要找律师吗", taught), (asked, replace(taught, tone={"complaint": 0.5})),
                           ("住院前做的检查费用都自己出了", taught)):

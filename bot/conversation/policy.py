@@ -176,12 +176,10 @@ def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
     """Whether a question that names a complaint or a rating asks about them rather than makes one: a calm
     question (the tone below `complaint_tone_floor`) that an FAQ of the admin's answers with confidence
     (`keyword_faq_sure`). A ride-hailing app's FAQs on ratings and bans: "给司机差评他会知道是我吗" and
-    "一星评价会对司机有影响吗" were tickets. A threat still reaches a person, and so does a harm named, unless
-    the FAQ was itself taught in that word (`faq_names_harm`); a rhetorical keyword ("用了优惠券还比别人贵 搞什么")
-    asks nothing."""
+    "一星评价会对司机有影响吗" were tickets. A threat or a harm named still reaches a person, unless the FAQ was
+    itself taught in that word (`faq_names_harm`); a rhetorical keyword ("用了优惠券还比别人贵 搞什么") asks nothing."""
     if not (is_faq(parse.intent) and parse.confidence >= settings.keyword_faq_sure
-            and parse.complaint_tone < settings.complaint_tone_floor) or mentions(text, settings.urgent_keywords) \
-            or not faq_names_harm(parse, text, settings):
+            and parse.complaint_tone < settings.complaint_tone_floor) or not faq_names_harm(parse, text, settings):
         return False
     # asked in other words than the complaint's: "搞什么" ends in a question's 么 and asks nothing
     for word in settings.complaint_keywords + settings.safety_keywords:
@@ -192,13 +190,15 @@ def asks_about_complaints(parse: Parse, text: str, settings: Settings) -> bool:
 
 
 def faq_names_harm(parse: Parse, text: str, settings: Settings) -> bool:
-    """Whether every harm the text names (`safety_keywords`; true when it names none) is a word the picked FAQ was
-    itself taught in: the admin made it that FAQ's business. An insurer's customers ask "住院前做的检查费用能不能一起报" and "我妈上周
-    住院了 医疗险这块怎么申请报销" of FAQs whose answer or examples say 住院; they were tickets, urgent, as a shop's
-    "吃了你们的零食住院了" is. A shop's FAQ that never says 住院 or 过敏 answers no such message, however sure the
-    model; nor does an insurer's FAQ that never says it ("意外住院也有等待期吗" of the waiting-period FAQ)."""
+    """Whether every threat or harm the text names (`urgent_keywords`, `safety_keywords`; true when it names none)
+    is a word the picked FAQ was itself taught in: the admin made it that FAQ's business. An insurer's customers ask
+    "住院前做的检查费用能不能一起报" and "我妈上周住院了 医疗险这块怎么申请报销" of FAQs whose answer or examples say 住院,
+    and a ride-hailing app's "一键报警会通知我家人吗" of its emergency FAQ; they were tickets, urgent, as a shop's
+    "吃了你们的零食住院了" and "再不退款我就找媒体曝光" are. A shop's FAQ that never says 住院 or 媒体 answers no
+    such message, however sure the model; nor does an insurer's FAQ that never says it ("意外住院也有等待期吗" of the
+    waiting-period FAQ)."""
     return all(any(word in taught for taught in parse.faq_words)
-               for word in settings.safety_keywords if mentions(text, (word,)))
+               for word in settings.urgent_keywords + settings.safety_keywords if mentions(text, (word,)))
 
 
 def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decision | None:
@@ -222,11 +222,12 @@ def tone_readable(text: str) -> bool:
 
 
 # a message that asks something is not praise, however warm its words ("哪家奶茶最好喝",
-# "五一去桂林 住哪里比较方便"): a question mark or particle at its end, or, in a short chat
+# "五一去桂林 住哪里比较方便"): a question mark or particle at its end (or the spoken A-not-A that ends in its
+# 不 or 没: "敏感肌能用这个面霜不", "退款到帐了没"; not "绝不", "从没"), or, in a short chat
 # message, a question word, an A-not-A question (能不能, 有没有: "辣不辣" is no praise; "不错不错" and
 # "没有没有" are no question) or a choice ("理赔是线上申请还是要去柜台"; not the 是 of 但是 or 就是: "但是4星级还是
 # 可以的"). Long reviews use question words in passing: "去哪里都很方便"
-_ENDS_ASKING = re.compile(r"([?？]|[吗嘛么][\s,.!~，。！…]*)$")
+_ENDS_ASKING = re.compile(r"([?？]|(?:[吗嘛么]|(?<![绝决并从也都再就毫出上])[不没])[\s,.!~，。！…]*)$")
 _QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|哪儿|哪家|哪个|多少|多久|几点|几天|几号|什么时候|什么时间|几时|"
                              r"是否|能否|可否|(?<![不没])(?![不没])([\u4e00-\u9fff])[不没]\1|"
                              r"(?<![但就还也倒总真可只要于而不像算凡都])是[^,.!?;:，。！？；：\s]{1,12}还是")
