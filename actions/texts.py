@@ -25,6 +25,7 @@ HANDOFF_CLOSED = ("现在是非工作时间（人工客服{hours} 在线），�
 HANDOFF_BOT_FAILED = "抱歉，我没能理解您的问题，已为您转接人工客服，"
 WAITING_NOTICE = "已为您转接人工客服，请稍候"
 NO_TICKETS = "您目前没有投诉或工单记录哦。如需反馈问题，直接描述给我就可以，我会为您登记。"
+ABOUT_FAQ = "\n\n如果您想问的是“{question}”：\n{answer}"
 TICKET_LINE = "工单 {number}：{status}（登记于 {created}）"
 TICKET_STATUS_HEAD = "为您查到以下工单：\n"
 QUEUE_PLACE = "\n您的会话正在排队等待人工客服，目前排在第 {position} 位，客服接入后会第一时间处理。"

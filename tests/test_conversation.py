@@ -39,6 +39,16 @@ async def test_complaint_opens_a_ticket_and_status_names_it(conversation: Conver
     assert (ticket.number, ticket.priority, item.reason) == (out.ticket, "high", "complaint")
 
 
+async def test_a_status_question_without_a_ticket_offers_the_faq_it_may_be_about(conversation: Conversation):
+    """"我的工单状态查一下" is a status question to the model, with the delivery-tracking FAQ ranked next: a customer
+    with no ticket is told so, and given that FAQ's answer (a customer may call an order a 单), not left with nothing."""
+    out = await conversation.handle(msg("我的工单状态查一下"))
+    assert out.action == "ticket_status" and out.ticket is None
+    async with conversation.db.sessions() as session:
+        tracking = await faq.answer(session, "faq/delivery_tracking")
+    assert out.replies[0].startswith("您目前没有投诉或工单记录") and tracking and tracking in out.replies[0]
+
+
 async def test_urgent_complaint(conversation: Conversation):
     out = await conversation.handle(msg("用了你们的充电宝起火了，我要找媒体曝光"))
     assert out.action == "open_ticket"

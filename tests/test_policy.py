@@ -163,6 +163,18 @@ def test_out_of_scope_never_opens_a_ticket():
     assert d.action == "decline"
 
 
+def test_a_status_question_names_the_faq_it_may_be_about():
+    """An insurer's "定损完了之后 在哪能看到案子处理到哪一步" was a ticket-status lookup (0.45) that told a customer
+    without a ticket only that there was none; the claim-progress FAQ (0.29) was what they asked. The decision names
+    the best-ranked FAQ the model would answer (for the action to give when there is no ticket), and none below it."""
+    status = parse("ticket_status", 0.6)  # RANKING: refund_time 0.4, greet, invoice 0.2
+    assert decide(status, "在哪能看到处理到哪一步", ThreadState(), replace(SETTINGS, faq_threshold=0.3), FAQS).faq \
+        == "faq/refund_time"
+    assert decide(status, "在哪能看到处理到哪一步", ThreadState(), SETTINGS, FAQS).faq is None
+    assert decide(status, "在哪能看到处理到哪一步", ThreadState(), replace(SETTINGS, faq_threshold=0.15),
+                  frozenset({"faq/invoice"})).faq == "faq/invoice"
+
+
 def test_conversation_intents():
     assert decide(parse("request_human"), "转人工", ThreadState(), SETTINGS, FAQS).reason == "requested_human"
     assert decide(parse("ticket_status"), "工单进度", ThreadState(), SETTINGS, FAQS).action == "ticket_status"

@@ -407,6 +407,15 @@ def rejects_options(text: str, state: ThreadState) -> bool:
     return bool(state.clarify_options) and bool(_NONE_OF_THEM.fullmatch(_CLAUSE_END.sub("", text)))
 
 
+def _status_faq(parse: Parse, known_faqs: frozenset[str], settings: Settings) -> str | None:
+    """The FAQ a status question may be about when the customer has no ticket: the best-ranked FAQ the model would
+    answer on its own. An insurer's "定损完了之后 在哪能看到案子处理到哪一步" is a status question to the intent
+    model (0.45), and the claim-progress FAQ (0.29) is what a customer without a ticket wants to know."""
+    threshold = thresholds(parse, settings).answer_faq
+    return next((str(r["name"]) for r in parse.ranking if r["name"] in known_faqs and r["confidence"] >= threshold),
+                None)
+
+
 def decide(parse: Parse | None, text: str, state: ThreadState, settings: Settings,
            known_faqs: frozenset[str], public: bool = False) -> Decision:
     """Decide for a thread the bot owns. `parse` is None when there was nothing to read;
@@ -434,7 +443,7 @@ def decide(parse: Parse | None, text: str, state: ThreadState, settings: Setting
     if intent == "request_human":
         return Decision("handoff", intent, confidence, reason="requested_human")
     if intent == "ticket_status":
-        return Decision("ticket_status", intent, confidence)
+        return Decision("ticket_status", intent, confidence, faq=_status_faq(parse, known_faqs, settings))
     if intent == "praise":
         return Decision("thank_praise", intent, confidence)
     if intent in SMALLTALK:
