@@ -66,10 +66,19 @@ def mentions(text: str, words: tuple[str, ...], negations: tuple[str, ...] = _NE
     for word in words:
         start = text.find(word) if word else -1
         while start >= 0:
-            if not _denied(text, start, negations) and (asked_is_said or not _asked(text, word, start + len(word))):
+            if not _denied(text, start, negations) and (asked_is_said or not _asked(text, word, start + len(word))) \
+                    and not _in_number(text, word, start):
                 return True
             start = text.find(word, start + 1)
     return False
+
+
+def _in_number(text: str, word: str, start: int) -> bool:
+    """Whether a keyword of figures is part of a longer number: the 315 of an order or phone number ("订单号
+    3158826", "电话02800923158") is no threat to call 12315."""
+    end = start + len(word)
+    return (word[0].isdigit() and start > 0 and text[start - 1].isdigit()) \
+        or (word[-1].isdigit() and end < len(text) and text[end].isdigit())
 
 
 # words that hold a complaint keyword but say no verdict: rubbish itself (a rider who took the rubbish down is
@@ -89,9 +98,21 @@ def keywords_complain(text: str, settings: Settings) -> bool:
         or urgent_said(text, settings)
 
 
+# words that hold a threat keyword but threaten nothing: an alarm (a shop sells "烟雾报警器"; "报警声太吓人" is
+# no call to the police) and media as a kind of product ("多媒体功能", "流媒体会员")
+_NOT_THREATS = re.compile(r"报警(?:器|灯|声|音|装置)|[多流]媒体")
+
+
 def urgent_said(text: str, settings: Settings) -> bool:
     """Whether a threat of exposure or legal action, or a health or safety matter, is said."""
-    return mentions(text, settings.urgent_keywords) or mentions(text, settings.safety_keywords)
+    return bool(_urgent_words(text, settings))
+
+
+def _urgent_words(text: str, settings: Settings) -> list[str]:
+    """The threats and harms the text names."""
+    threats = _NOT_THREATS.sub(" ", text)
+    return [word for word in settings.urgent_keywords if mentions(threats, (word,))] \
+        + [word for word in settings.safety_keywords if mentions(text, (word,))]
 
 
 def asks_for_person(text: str, settings: Settings) -> bool:
@@ -197,8 +218,7 @@ def faq_names_harm(parse: Parse, text: str, settings: Settings) -> bool:
     "吃了你们的零食住院了" and "再不退款我就找媒体曝光" are. A shop's FAQ that never says 住院 or 媒体 answers no
     such message, however sure the model; nor does an insurer's FAQ that never says it ("意外住院也有等待期吗" of the
     waiting-period FAQ)."""
-    return all(any(word in taught for taught in parse.faq_words)
-               for word in settings.urgent_keywords + settings.safety_keywords if mentions(text, (word,)))
+    return all(any(word in taught for taught in parse.faq_words) for word in _urgent_words(text, settings))
 
 
 def held_complaint(parse: Parse | None, text: str, settings: Settings) -> Decision | None:
