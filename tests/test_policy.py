@@ -67,12 +67,13 @@ def test_complaint_priority():
 def test_a_number_or_an_alarm_is_no_threat():
     """The 315 inside an order or phone number is no threat to call 12315, an alarm sold is no call to the police,
     and multimedia is no press: each made an FAQ question or a review an urgent ticket."""
-    for text in ("订单号3158826什么时候发货", "电话02800923158打不通是换号了吗"):
+    for text in ("订单号3158826什么时候发货", "电话02800923158打不通是换号了吗", "给法院寄材料 几天能到"):
         assert decide(parse("faq/shipping_time"), text, ThreadState(), SETTINGS, FAQS).action == "answer_faq", text
     for text in ("烟雾报警器很灵敏 装好就能用 好评", "车机的多媒体功能很齐全 开着很舒服"):
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "thank_praise", text
     assert complaint_priority("投诉到12315了", SETTINGS) == "urgent"
     assert complaint_priority("打315热线举报你们", SETTINGS) == "urgent"
+    assert complaint_priority("再不赔我们法院见", SETTINGS) == "urgent"
 
 
 def test_threat_keywords_catch_complaints_the_model_missed():

@@ -99,8 +99,10 @@ def keywords_complain(text: str, settings: Settings) -> bool:
 
 
 # words that hold a threat keyword but threaten nothing: an alarm (a shop sells "烟雾报警器"; "报警声太吓人" is
-# no call to the police) and media as a kind of product ("多媒体功能", "流媒体会员")
-_NOT_THREATS = re.compile(r"报警(?:器|灯|声|音|装置)|[多流]媒体")
+# no call to the police), media as a kind of product ("多媒体功能", "流媒体会员") and a court as a place (a courier's
+# customer "给法院寄材料", a hotel "就在法院旁边"; "法院见" and "告到法院" stay threats)
+_NOT_THREATS = re.compile(r"报警(?:器|灯|声|音|装置)|[多流]媒体"
+                          r"|(?:[寄送]|快递)(?:给|到|去|往)法院|给法院(?:[寄送]|快递)|法院(?:附近|旁边|对面|门口|边上)")
 
 
 def urgent_said(text: str, settings: Settings) -> bool:
