@@ -274,8 +274,8 @@ banks and payment apps since stop 23 (nlu_data/SOURCES.md): the bank and payment
   text, alarm, music, TV channel, weather, lottery, recipes... 30 topics, another hand than the training
   lines), declined or ticketed.
 - `other_business_*`: the few-shot sets' held-out questions of a bank, a carrier, a payment app and a broker (dev;
-  not the ride-hailing app's, whose passengers also report drivers, nor the insurer's, whose customers name their
-  hospital stays)
+  not the ride-hailing app's, whose passengers also report drivers, the insurer's, whose customers name their
+  hospital stays, nor the courier's, whose customers report parcels lost or broken)
   or an airline (test) put to the demo shop's bot: calm questions of another business, ticketed (aim <= 5 %),
   declined or answered with a shop FAQ; `ticketed_<business>` per business.
 - `fewshot_*_typo_*`: the same held-out paraphrases with one typo of a pinyin input method each (one character
@@ -283,7 +283,7 @@ banks and payment apps since stop 23 (nlu_data/SOURCES.md): the bank and payment
   `bench/data/fewshot/*.typo.tsv`; each set from a seed of its own since 2026-12-07, so all typos changed then),
   put to the same model.
 - `fewshot_*`: the demo FAQs replaced by 30 FAQs of a bank / telecom operator / payment app / online store /
-  broker / ride-hailing app / insurer (dev) or an airline (test),
+  broker / ride-hailing app / insurer / courier (dev) or an airline (test),
   4 examples each plus the title question, then 10 held-out paraphrases per FAQ: routed to the right FAQ
   at once (`routed_top1`), the right FAQ among the top 3 (a clarify menu's options), clarified, declined,
   ticketed. `nn_baseline_top1`: a plain character 1-2-gram TF-IDF nearest neighbour over the same examples,
