@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 from bot.nlu.result import Parse
-from bot.conversation.policy import ThreadState, complaint_priority, decide, held_complaint
+from bot.conversation.policy import ThreadState, complaint_priority, decide, held_complaint, is_question
 from bot.settings import Settings
 
 SETTINGS = replace(Settings.from_env({}), faq_threshold=0.5, intent_threshold=0.5, oos_similarity=0.15)
@@ -380,6 +380,9 @@ def test_a_question_is_not_praise_because_it_sounds_happy():
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action != "thank_praise", text
     for text in ("质量好到没话说 要我换别家 绝不", "回购好多次了 一次都没失望过 从没"):
         assert decide(parse("praise", 0.8, praise=0.9), text, ThreadState(), SETTINGS, FAQS).action == "thank_praise", text
+    # nor is a question begun in English, while a problem reported in English is no question
+    assert is_question("can i change delivery address 还没派送") and is_question("What's the baggage allowance")
+    assert not is_question("can't login 收不到验证码") and not is_question("cannot login 收不到验证码")
     # a long review that uses a question word in passing is still praise
     review = "很不错的一家五星的酒店,房间很大,设施也很新,位置在金融中心,去哪里都很方便,以后会考虑再次入住的."
     assert decide(parse("praise", 0.8, praise=0.9), review, ThreadState(), SETTINGS, FAQS).action == "thank_praise"

@@ -254,11 +254,16 @@ _QUESTION_WORDS = re.compile(r"怎么|怎样|咋|如何|为什么|为啥|哪里|
                              r"是否|能否|可否|(?<![不没])(?![不没])([\u4e00-\u9fff])[不没]\1|"
                              r"(?<![但就还也倒总真可只要于而不像算凡都])是[^,.!?;:，。！？；：\s]{1,12}还是")
 _SHORT_MESSAGE = 25  # characters
+# a question begun in English, as customers mix it in ("can i change delivery address 还没派送" was a long statement,
+# read for its tone, and ticketed); "can't login" reports a problem
+_ASKS_IN_ENGLISH = re.compile(r"(?:can|could|how|what|where|when|why|is|are|do|does|did|will|would|may|should|which|who)"
+                              r"\b(?!'t|’t|\s+not\b)", re.IGNORECASE)
 
 
 def is_question(text: str) -> bool:
     text = text.strip()
-    return bool(_ENDS_ASKING.search(text)) or (len(text) <= _SHORT_MESSAGE and bool(_QUESTION_WORDS.search(text)))
+    return bool(_ENDS_ASKING.search(text) or _ASKS_IN_ENGLISH.match(text)) \
+        or (len(text) <= _SHORT_MESSAGE and bool(_QUESTION_WORDS.search(text)))
 
 
 # what a question about a complaint's progress names: a stage, a result, a ticket (or its number)
