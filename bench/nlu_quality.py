@@ -103,8 +103,8 @@ class Judge:
             parse = next(parses) if is_meaningful(text) else None
             decision = decide(parse, text, ThreadState(), self.settings, self.faqs)
             top3 = tuple(r["name"] for r in parse.ranking[:3]) if parse else ()
-            # the intent acted on: a status question names the FAQ it may be about, not the one it answers
-            out.append((decision.action, decision.faq if decision.action == "answer_faq" else decision.intent, top3))
+            # the intent acted on (an answered FAQ's is its name; a status question's `faq` is only offered)
+            out.append((decision.action, decision.intent, top3))
         return out
 
 

@@ -6,6 +6,7 @@ database. Thresholds and keyword lists come from `Settings`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from actions.base import Decision
@@ -107,14 +108,14 @@ _NOT_THREATS = re.compile(r"报警(?:器|灯|声|音|装置)|[多流]媒体"
 
 def urgent_said(text: str, settings: Settings) -> bool:
     """Whether a threat of exposure or legal action, or a health or safety matter, is said."""
-    return bool(_urgent_words(text, settings))
+    return any(_urgent_words(text, settings))
 
 
-def _urgent_words(text: str, settings: Settings) -> list[str]:
-    """The threats and harms the text names."""
+def _urgent_words(text: str, settings: Settings) -> Iterator[str]:
+    """The threats and harms the text names, one by one: `urgent_said`, on every message, stops at the first."""
     threats = _NOT_THREATS.sub(" ", text)
-    return [word for word in settings.urgent_keywords if mentions(threats, (word,))] \
-        + [word for word in settings.safety_keywords if mentions(text, (word,))]
+    yield from (word for word in settings.urgent_keywords if mentions(threats, (word,)))
+    yield from (word for word in settings.safety_keywords if mentions(text, (word,)))
 
 
 def asks_for_person(text: str, settings: Settings) -> bool:
