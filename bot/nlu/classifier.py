@@ -15,7 +15,8 @@ few-shot dev sets' paraphrases are routed at once, and fewer out-of-scope reques
 FAQs (docs/performance.md). Last, the FAQs' share of the score is re-shared between them by
 the wording of their own examples and answers (Scorer._by_wording): a customer who reuses an FAQ's
 key term, or asks in its answer's words, is routed to it, which the features weighed over all
-intents' data blurred. The model's own
+intents' data blurred. Before any of this, a homophone typo in one of the FAQs' own terms is put right
+(Scorer.respelled: "快借利细" reads 利息), so that its n-grams meet the examples'. The model's own
 cross-validation sets the thresholds the policy uses for THIS model (a new FAQ set is not
 judged by the demo data's constants) and finds the FAQs an admin should improve
 (bench/nlu_quality.py measures the choice; docs/performance.md has the figures).
@@ -28,6 +29,7 @@ from collections import Counter, defaultdict
 from functools import cached_property
 from typing import Any, Callable, Dict, List, Optional, Sequence, Text
 
+import jieba
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -57,6 +59,11 @@ FUNCTION_WORDS = frozenset(
     "可不可以 还 就 都 也 和 跟 给 把 被 让 到 去 说 问 咋 啥 嘛 么 个 一个 一 不".split())
 
 
+_HAN_PAIR = re.compile(r"[\u4e00-\u9fff]{2}")
+# characters that mostly do grammar's work: a "typo" of one of them is more often a word boundary ("我的花呗" is
+# not 的话, "洗完碗上" not 晚上, "不像新鲜的" not 不想)
+_GRAMMAR_CHARACTERS = frozenset(word for word in FUNCTION_WORDS if len(word) == 1) \
+    | frozenset("上着过又再很太最更没才已从向对为")
 _LATIN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
 
@@ -276,6 +283,47 @@ class Scorer:
         heard = self._heard(word)
         return len(word) >= 2 and "|" not in heard and f" {heard} " in self.taught_sounds
 
+    @cached_property
+    def _taught_pairs(self) -> frozenset[str]:
+        return frozenset(self.taught[start:start + 2] for start in range(len(self.taught) - 1))
+
+    @cached_property
+    def _words_by_sound(self) -> dict[str, str]:
+        """Each word of two Chinese characters that the FAQs were taught in (their examples and answers: the
+        admin's own terms, where a typo costs the most), by its syllables; the most used one of a sound."""
+        faq_text = "\n".join(getattr(self, "faq_text", {}).values())
+        uses = Counter({word: faq_text.count(word) for word in self.words.vocabulary_
+                        if isinstance(word, str) and _HAN_PAIR.fullmatch(word) and word in faq_text})
+        table: dict[str, str] = {}
+        for word, _ in uses.most_common():
+            if not _GRAMMAR_CHARACTERS.intersection(word):
+                table.setdefault(self._heard(word), word)
+        return table
+
+    def respelled(self, text: str) -> str:
+        """The text with each typo of a pinyin input method in an FAQ's term put right: two characters that
+        were never taught, are no word of jieba's dictionary nor part of one with their neighbours, and sound
+        like a term of the FAQs that shares one of them, which jieba then reads as a word in the corrected
+        text ("快阶利细怎么算" asks 快借's 利息). The n-grams then meet the examples' own word. Left alone: an
+        input method's wrong pick of a whole word (both characters wrong), and two characters that only sound
+        like a term across a word boundary ("这家店能" is not 电能, "总共能用" not 功能)."""
+        fixed = text
+        start = 0
+        while start < len(fixed) - 1:
+            pair = fixed[start:start + 2]
+            word = self._words_by_sound.get(self._heard(pair)) \
+                if _HAN_PAIR.fullmatch(pair) and pair not in self._taught_pairs \
+                and not _GRAMMAR_CHARACTERS.intersection(pair) else None
+            if word and (word[0] == pair[0]) != (word[1] == pair[1]) \
+                    and not any(jieba.get_FREQ(fixed[at:at + 2]) for at in (start - 1, start, start + 1) if at >= 0):
+                candidate = fixed[:start] + word + fixed[start + 2:]
+                if word in jieba.lcut(candidate):
+                    fixed = candidate
+                    start += 2
+                    continue
+            start += 1
+        return fixed
+
     def _wording(self, texts: Sequence[str], fit: bool = False) -> csr_matrix:
         """Character 1-2-grams beside the syllables' (`sound_weight` of them): a homophone typo
         ("发漂" for 发票) keeps the latter."""
@@ -316,10 +364,18 @@ class Scorer:
                                          * _sharpen(nearest, self.config["wording_temperature"]))
         return reshared
 
+    def _respelled(self, texts: Sequence[str],
+                   tokens: Sequence[Sequence[str]]) -> tuple[list[str], list[Sequence[str]]]:
+        """The texts with their typos put right (`respelled`), a corrected one cut into words again."""
+        fixed = [self.respelled(text) for text in texts]
+        return fixed, [words if new == old else [word for word in jieba.lcut(new) if word.strip()]
+                       for new, old, words in zip(fixed, texts, tokens)]
+
     def score(self, texts: Sequence[str], tokens: Sequence[Sequence[str]],
               raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: fused scores per class (rows sum to 1), and the similarity and index of the
         closest example of the best-scoring class."""
+        texts, tokens = self._respelled(texts, tokens)
         features = self._features(texts, tokens)
         vectors = self.space.transform(raw)
         probabilities = self.model.predict_proba(self._combined(features, vectors))
