@@ -15,8 +15,9 @@ few-shot dev sets' paraphrases are routed at once, and fewer out-of-scope reques
 FAQs (docs/performance.md). Last, the FAQs' share of the score is re-shared between them by
 the wording of their own examples and answers (Scorer._by_wording): a customer who reuses an FAQ's
 key term, or asks in its answer's words, is routed to it, which the features weighed over all
-intents' data blurred. Before any of this, a homophone typo in one of the FAQs' own terms is put right
-(Scorer.respelled: "快借利细" reads 利息), so that its n-grams meet the examples'. The model's own
+intents' data blurred. Before the n-grams and the wording are read, a homophone typo in one of the FAQs'
+own terms is put right (Scorer.respelled: "快借利细" reads 利息), so that they meet the examples' (the sentence
+vectors read the text as written). The model's own
 cross-validation sets the thresholds the policy uses for THIS model (a new FAQ set is not
 judged by the demo data's constants) and finds the FAQs an admin should improve
 (bench/nlu_quality.py measures the choice; docs/performance.md has the figures).
