@@ -294,10 +294,10 @@ class Scorer:
         admin's own terms, where a typo costs the most), by its syllables; the most used one of a sound."""
         faq_text = "\n".join(getattr(self, "faq_text", {}).values())
         uses = Counter({word: faq_text.count(word) for word in self.words.vocabulary_
-                        if isinstance(word, str) and _HAN_PAIR.fullmatch(word) and word in faq_text})
+                        if isinstance(word, str) and _HAN_PAIR.fullmatch(word)})
         table: dict[str, str] = {}
-        for word, _ in uses.most_common():
-            if not _GRAMMAR_CHARACTERS.intersection(word):
+        for word, used in uses.most_common():
+            if used and not _GRAMMAR_CHARACTERS.intersection(word):
                 table.setdefault(self._heard(word), word)
         return table
 
