@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot import cli_agents, cli_misses, cli_models, cli_nlu, cli_privacy, cli_reports, cli_tickets
 from bot.channels import console, registry
+from bot.heap import freeze_startup_objects
 from bot.conversation.retraining import judge_on_test_set
 from bot.nlu import worker_records
 from bot.nlu.pool import NluUnavailable
@@ -61,6 +62,7 @@ async def cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
             model, _ = await ensure_model(db, settings, judge=judge_on_test_set(db, settings, progress),
                                           say=progress)
             await rt.pool.start(model.path)
+            freeze_startup_objects()
             print(f"model {model.version} loaded; ready", flush=True)
             await stop.wait()
         finally:

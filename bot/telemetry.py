@@ -7,7 +7,9 @@ shared database (backlogs, breaches, the active model) are read when Prometheus 
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import gc
+
+from prometheus_client import Counter, Gauge, Histogram
 
 # webhook answers are bounded by CAREBOT_PASSIVE_BUDGET (3.5 s) plus verification
 WEBHOOK_SECONDS = Histogram("carebot_webhook_request_duration_seconds",
@@ -17,3 +19,7 @@ NLU_PARSE_SECONDS = Histogram("carebot_nlu_parse_duration_seconds",
                               "Time of one batched parse request to an NLU worker",
                               buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 MESSAGES = Counter("carebot_messages", "Inbound messages decided by this process, by action", ["action"])
+# how much of the heap start-up left out of garbage collection (bot.heap); 0 means every full collection
+# walks it all, stalling the event loop
+FROZEN_OBJECTS = Gauge("carebot_gc_frozen_objects", "Objects left out of garbage collection since start-up")
+FROZEN_OBJECTS.set_function(gc.get_freeze_count)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
 
+from bot.heap import freeze_startup_objects  # noqa: E402
 from bot.nlu.archive import model_calibration  # noqa: E402
 from bot.nlu.lifeline import die_with_parent  # noqa: E402
 from bot.nlu.names import from_rasa  # noqa: E402
@@ -110,6 +112,7 @@ class Parser:
         loop = asyncio.get_running_loop()
         self._agent = await loop.run_in_executor(self._thread, _load_agent, self.model_path)
         await loop.run_in_executor(self._thread, self._warm_up)
+        freeze_startup_objects()
 
     def _warm_up(self) -> None:
         """Pay before reporting ready what the first parse would pay (lazy imports, caches)."""
@@ -198,7 +201,8 @@ async def _serve(model_path: str, host: str, port: int) -> None:
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"model": parser.version, "pid": os.getpid(), "calibration": parser.calibration,
-                                  "batches": parser.batches, "texts": parser.texts})
+                                  "batches": parser.batches, "texts": parser.texts,
+                                  "frozen_objects": gc.get_freeze_count()})
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_post("/parse", parse)
