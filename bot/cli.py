@@ -19,8 +19,8 @@ from aiohttp import web
 
 from bot import cli_agents, cli_misses, cli_models, cli_nlu, cli_privacy, cli_reports, cli_tickets
 from bot.channels import console, registry
-from bot.heap import freeze_startup_objects
 from bot.conversation.retraining import judge_on_test_set
+from bot.heap import freeze_startup_objects
 from bot.nlu import worker_records
 from bot.nlu.pool import NluUnavailable
 from bot.nlu.training import ensure_model, progress
