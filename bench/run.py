@@ -214,7 +214,7 @@ treat differences under ~30 % as noise). One NLU worker, one text per request.
 
 ## Webhook
 
-`bench/webhook.py`: one `carebot serve` (SQLite, two NLU workers, the fake WeChat API on loopback)
+`bench/webhook.py`: one `carebot serve` (SQLite, one NLU worker, the fake WeChat API on loopback)
 taking signed WeChat pushes of FAQ questions, and Rasa's own server (`rasa run --enable-api`) on
 the same model. Latencies are of the HTTP request only (signing, encryption and judging the reply
 happen outside the timed part); a push with no answer within WeChat's 5 s counts at 5,000 ms.

@@ -111,7 +111,12 @@ class Scope:
     modes: tuple[str, ...] = ("plain", "safe", "weibo")  # WeChat plaintext, WeChat safe mode, Weibo
     rates: tuple[int, ...] = OPEN_RATES
     messages: int = MESSAGES
-    nlu_workers: int = 2  # one per core: the service itself needs little CPU
+    # as `carebot serve` runs by default. On two cores a second worker was slower, not faster: the
+    # service takes 0.7 of a core under this load, and three busy processes on two cores stall its
+    # event loop (stop 36, four runs of each, alternating: one worker 459-533 msgs/s plaintext, p99
+    # 153-171 ms, open loop at 200/s p99 132-152 ms; two workers 402-422 msgs/s, p99 196-241 ms,
+    # open loop p99 383-657 ms)
+    nlu_workers: int = 1
 
 
 async def timed_post(tally, timeout_s: float, request) -> tuple[int, bytes] | None:
