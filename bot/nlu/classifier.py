@@ -17,8 +17,9 @@ the wording of their own examples and answers (Scorer._by_wording): a customer w
 key term, or asks in its answer's words, is routed to it, which the features weighed over all
 intents' data blurred. Before the n-grams and the wording are read, a homophone typo in one of the FAQs'
 own terms is put right (Scorer.respelled: "快借利细" reads 利息), so that they meet the examples' (the sentence
-vectors read the text as written). The model's own
-cross-validation sets the thresholds the policy uses for THIS model (a new FAQ set is not
+vectors read the text as written). The linear model also learns each FAQ example behind the everyday
+words customers wrap a question in (carriers.py: "帮我", "请问"), which only the out-of-scope examples held.
+The model's own cross-validation sets the thresholds the policy uses for THIS model (a new FAQ set is not
 judged by the demo data's constants) and finds the FAQs an admin should improve
 (bench/nlu_quality.py measures the choice; docs/performance.md has the figures).
 """
@@ -38,10 +39,11 @@ from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from scipy.sparse import csr_matrix, hstack, issparse
+from scipy.sparse import csr_matrix, hstack, issparse, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from bot.nlu.carriers import Carried, carry, row_weights
 from bot.nlu.lean_sklearn import TfidfFeatures, column_major
 from bot.nlu.names import ANSWER_PREFIX, CALIBRATION_FILE, MODEL_FORMAT, from_rasa, is_faq
 from bot.nlu.persisted import PersistedComponent
@@ -150,7 +152,8 @@ class Scorer:
         self.chars = TfidfFeatures(analyzer="char_wb", sublinear_tf=True,
                                      ngram_range=(config["min_ngram"], config["max_ngram"]))
         self.words = TfidfFeatures(analyzer=_pretokenized, sublinear_tf=True)
-        self.model = LogisticRegression(C=config["C"], max_iter=3000, class_weight="balanced")
+        # classes balanced by sample weights (carriers.row_weights), as class_weight="balanced" would
+        self.model = LogisticRegression(C=config["C"], max_iter=3000)
         self.wording = TfidfFeatures(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, smooth_idf=False,
                                        preprocessor=_compact)
         # what the training texts sound like (sounds.py), for the typos of pinyin input methods
@@ -207,8 +210,9 @@ class Scorer:
         return np.array([share if is_faq(from_rasa(str(label))) else 0.0 for label in labels])
 
     def fit(self, texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Sequence[str],
-            raw: np.ndarray, answers: Dict[str, str]) -> "Scorer":
-        """`answers`: the FAQs' answers by intent (Rasa name); an FAQ without one has only its examples."""
+            raw: np.ndarray, answers: Dict[str, str], carried: Optional[Carried] = None) -> "Scorer":
+        """`answers`: the FAQs' answers by intent (Rasa name); an FAQ without one has only its examples.
+        `carried`: the FAQ examples behind carrier words (carriers.py), which the linear model alone learns from."""
         order = np.argsort(np.asarray(labels), kind="stable")
         texts, tokens, labels, raw = [texts[i] for i in order], [tokens[i] for i in order], \
             np.asarray(labels)[order], raw[order]
@@ -220,7 +224,12 @@ class Scorer:
         self.sound_table = sound_table([self.taught])
         self.heard = TfidfFeatures(analyzer=SoundGrams(self.sound_table), sublinear_tf=True, smooth_idf=False)
         self.taught_sounds = " " + " | ".join(self._heard(line) for line in self.taught.split("\n")) + " "
-        self.model = column_major(self.model.fit(self._combined(features, vectors), self.labels))
+        learned, targets = self._combined(features, vectors), self.labels
+        if carried is not None and len(carried.texts):
+            learned = vstack([learned, self._combined(self._features(carried.texts, carried.tokens),
+                                                      self.space.transform(carried.raw))]).tocsr()
+            targets = np.concatenate([targets, carried.labels.astype(targets.dtype)])
+        self.model = column_major(self.model.fit(learned, targets, sample_weight=row_weights(self.labels, targets)))
         self.classes = list(self.model.classes_)
         self.class_starts = np.searchsorted(self.labels, self.classes)
         self.centroids = np.ascontiguousarray(normalize(np.vstack([
@@ -422,7 +431,8 @@ def _answer_threshold(confidence: np.ndarray, right: np.ndarray, wrong_cost: flo
 
 
 def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Sequence[str],
-              raw: np.ndarray, answers: Dict[str, str], config: Dict[Text, Any]) -> Dict[str, Any]:
+              raw: np.ndarray, answers: Dict[str, str], config: Dict[Text, Any],
+              carried: Optional[Carried] = None) -> Dict[str, Any]:
     """Cross-validate the scorer on its own training data and derive what the policy needs.
 
     - `answer_threshold`: below it the bot asks which FAQ was meant. Set where answering stops
@@ -448,7 +458,7 @@ def calibrate(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Seq
         if not len(test) or len(set(labels_array[train])) < 2:
             continue
         scorer = Scorer(config).fit([texts[i] for i in train], [tokens[i] for i in train], labels_array[train],
-                                    raw[train], answers)
+                                    raw[train], answers, carried.of(train) if carried is not None else None)
         fused, best_similarity, _ = scorer.score([texts[i] for i in test], [tokens[i] for i in test], raw[test])
         top = fused.argmax(axis=1)
         predicted[test] = [scorer.classes[j] for j in top]
@@ -492,6 +502,8 @@ class CalibratedIntentClassifier(PersistedComponent):
                 "wording_weight": 0.4, "wording_temperature": 30.0, "answer_weight": 0.5, "answer_vector_weight": 0.3,
                 # the syllables' share of the wording, beside its characters (Scorer._wording)
                 "sound_weight": 0.5,
+                # copies of each FAQ example behind carrier words, for the linear model (carriers.py)
+                "carrier_copies": 4,
                 "folds": 5, "random_seed": 42, "wrong_cost": 0.5, "oos_quantile": 0.02,
                 "oos_ratio_quantile": 0.05,
                 "min_threshold": 0.1, "max_threshold": 0.5, "max_oos_similarity": 0.25,
@@ -514,8 +526,9 @@ class CalibratedIntentClassifier(PersistedComponent):
         raw = raw_vectors(texts)
         answers = {name[len(ANSWER_PREFIX):]: variants[0].get(TEXT, "")
                    for name, variants in training_data.responses.items() if name.startswith(ANSWER_PREFIX) and variants}
-        calibration = {**calibrate(texts, tokens, labels, raw, answers, self._config), "format": MODEL_FORMAT}
-        scorer = Scorer(self._config).fit(texts, tokens, labels, raw, answers)
+        carried = carry(texts, tokens, labels, self._config["carrier_copies"])
+        calibration = {**calibrate(texts, tokens, labels, raw, answers, self._config, carried), "format": MODEL_FORMAT}
+        scorer = Scorer(self._config).fit(texts, tokens, labels, raw, answers, carried)
         return self._persist(scorer, {CALIBRATION_FILE: json.dumps(calibration, ensure_ascii=False)})
 
     def process(self, messages: List[Message]) -> List[Message]:
