@@ -3,7 +3,7 @@ from tests.nlu_env import run_in_nlu_env
 
 CARRIED = """
 import numpy as np
-from bot.nlu.carriers import CARRIERS, carry
+from bot.nlu.carriers import carry
 from bot.nlu.classifier import CalibratedIntentClassifier, Scorer
 from bot.nlu.sentence_vectors import raw_vectors
 import jieba
@@ -30,8 +30,8 @@ assert carried.texts == carry(texts, tokens, labels, 4).texts  # the same data g
 assert len(carried.of(np.array([0, 1])).texts) == 8
 
 def out_of_scope_share(copies):
-    config = {**CalibratedIntentClassifier.get_default_config(), "carrier_copies": copies}
-    scorer = Scorer(config).fit(texts, tokens, labels, raw, {}, carry(texts, tokens, labels, copies))
+    scorer = Scorer(CalibratedIntentClassifier.get_default_config()).fit(texts, tokens, labels, raw, {},
+                                                                         carry(texts, tokens, labels, copies))
     # the copies teach the linear model only: the nearest examples are the admin's own
     assert scorer.examples.shape[1] == len(texts)
     message = "帮我查一下话费还剩多少"

@@ -61,6 +61,7 @@ def carry(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Sequenc
     out_labels: list[str] = []
     source: list[int] = []
     count = min(copies, len(CARRIERS))
+    carrier_words = {carrier: [word for word in jieba.lcut(carrier) if word.strip()] for carrier in CARRIERS}
     for index, (text, words, label) in enumerate(zip(texts, tokens, labels)):
         if count <= 0 or not is_faq(from_rasa(str(label))):
             continue
@@ -68,7 +69,7 @@ def carry(texts: Sequence[str], tokens: Sequence[Sequence[str]], labels: Sequenc
         for copy in range(count):
             carrier = CARRIERS[(start + copy * _STEP) % len(CARRIERS)]
             out_texts.append(carrier + text)
-            out_tokens.append([word for word in jieba.lcut(carrier) if word.strip()] + list(words))
+            out_tokens.append(carrier_words[carrier] + list(words))
             out_labels.append(label)
             source.append(index)
     raw = raw_vectors(out_texts) if out_texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
@@ -81,9 +82,7 @@ def row_weights(labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
     example's copies share its weight rather than add to their class's. Added to it, the copies made each FAQ
     five times as heavy against complain and out_of_scope, and the demo model filed 0.8 points more of other
     businesses' questions as complaints."""
-    classes, counts = np.unique(labels, return_counts=True)
-    balanced = len(labels) / (len(classes) * counts)
     row_classes, row_counts = np.unique(rows, return_counts=True)
-    in_rows = dict(zip(row_classes, row_counts))
-    per_class = {label: weight * count / in_rows[label] for label, weight, count in zip(classes, balanced, counts)}
+    # balanced weight len / (classes x count), times count / rows of the class: the class's count cancels
+    per_class = dict(zip(row_classes, len(labels) / (len(np.unique(labels)) * row_counts)))
     return np.array([per_class[row] for row in rows])
